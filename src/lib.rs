@@ -1,0 +1,7 @@
+//! walletcards: issues and updates signed Apple Wallet and Google Wallet loyalty cards for B2B
+//! suppliers.
+//!
+//! The crate is a library with a thin binary (`src/main.rs`). See the README's architecture
+//! section for the module map and the dependency directions between modules.
+
+pub mod apple;
