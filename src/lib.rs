@@ -5,3 +5,4 @@
 //! section for the module map and the dependency directions between modules.
 
 pub mod apple;
+pub mod domain;
