@@ -5,4 +5,6 @@
 //! section for the module map and the dependency directions between modules.
 
 pub mod apple;
+pub mod config;
 pub mod domain;
+pub mod store;

@@ -1,0 +1,334 @@
+//! One typed configuration tree, read in layers: built-in defaults, an optional TOML file
+//! (`--config`), then `WALLETCARDS_*` environment variables (`WALLETCARDS_<SECTION>__<KEY>`
+//! for nested keys). Start-up fails with a message naming the setting to fix.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// The production APNs endpoint; Wallet passes always use production, even on test devices.
+pub const APNS_PRODUCTION_URL: &str = "https://api.push.apple.com";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApnsAuth {
+    /// TLS client certificate: the Pass Type ID certificate and key.
+    #[default]
+    Certificate,
+    /// ES256 JWT from a `.p8` key (only for pass type ids of the same team).
+    Token,
+}
+
+/// Everything the service reads at start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `WALLETCARDS_BIND`; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// `WALLETCARDS_PUBLIC_URL`: what passes and links point at. Default `http://<bind>`.
+    pub public_url: Option<String>,
+    /// `WALLETCARDS_DATABASE_URL`: `sqlite://…` or `postgres://…`.
+    /// Default: a SQLite file in the data directory.
+    pub database_url: Option<String>,
+    pub database_max_connections: u32,
+    pub data_dir: PathBuf,
+    pub certs_dir: PathBuf,
+    /// Folder holding the pass designs.
+    pub templates_dir: PathBuf,
+    /// `WALLETCARDS_ADMIN_KEY`: a bootstrap admin key; else one is generated once and printed.
+    pub admin_key: Option<SecretString>,
+    /// `WALLETCARDS_WEBHOOK_SECRET`: shared secret of the ERP webhook.
+    pub webhook_secret: Option<SecretString>,
+    /// The supplier's name on passes unless a program's branding sets its own.
+    pub organization_name: String,
+    pub log_format: LogFormat,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    pub apple: AppleSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppleSettings {
+    /// Must match the signer certificate; taken from it when unset.
+    pub pass_type_id: Option<String>,
+    pub team_id: Option<String>,
+    pub signer_cert: Option<PathBuf>,
+    pub signer_key: Option<PathBuf>,
+    pub signer_key_password: Option<SecretString>,
+    pub signer_p12: Option<PathBuf>,
+    pub signer_p12_password: Option<SecretString>,
+    pub wwdr_cert: Option<PathBuf>,
+    pub apns_url: String,
+    pub apns_auth: ApnsAuth,
+    pub apns_key_p8: Option<PathBuf>,
+    pub apns_key_id: Option<String>,
+    pub apns_ca: Option<PathBuf>,
+}
+
+/// Built-in defaults, as a serializable tree so figment can layer over it.
+#[derive(Serialize)]
+struct Defaults {
+    bind: &'static str,
+    database_max_connections: u32,
+    data_dir: &'static str,
+    certs_dir: &'static str,
+    templates_dir: &'static str,
+    organization_name: &'static str,
+    log_format: LogFormat,
+    max_body_bytes: usize,
+    apple: AppleDefaults,
+}
+
+#[derive(Serialize)]
+struct AppleDefaults {
+    apns_url: &'static str,
+    apns_auth: ApnsAuth,
+}
+
+const DEFAULTS: Defaults = Defaults {
+    bind: "127.0.0.1:8080",
+    database_max_connections: 10,
+    data_dir: "data",
+    certs_dir: "certs",
+    templates_dir: "pass_templates",
+    organization_name: "walletcards",
+    log_format: LogFormat::Text,
+    max_body_bytes: 256 * 1024,
+    apple: AppleDefaults {
+        apns_url: APNS_PRODUCTION_URL,
+        apns_auth: ApnsAuth::Certificate,
+    },
+};
+
+/// A configuration that cannot be used, with what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("setting {setting}: {message}")]
+    Invalid { setting: String, message: String },
+}
+
+impl Settings {
+    /// Reads defaults, then the TOML file if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(DEFAULTS));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::File {
+                    path: path.to_owned(),
+                    message: "not found or not a file".into(),
+                });
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let figment = figment.merge(Env::prefixed("WALLETCARDS_").split("__"));
+        let settings: Settings = figment.extract().map_err(describe_figment_error)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.public_url {
+            check_http_url("WALLETCARDS_PUBLIC_URL", url)?;
+        }
+        check_http_url("WALLETCARDS_APPLE__APNS_URL", &self.apple.apns_url)?;
+        if let Some(db) = &self.database_url {
+            if !(db.starts_with("sqlite:")
+                || db.starts_with("postgres://")
+                || db.starts_with("postgresql://"))
+            {
+                return Err(invalid(
+                    "WALLETCARDS_DATABASE_URL",
+                    "must start with sqlite:// or postgres://",
+                ));
+            }
+        }
+        if self.database_max_connections == 0 {
+            return Err(invalid(
+                "WALLETCARDS_DATABASE_MAX_CONNECTIONS",
+                "must be at least 1",
+            ));
+        }
+        if let Some(key) = &self.admin_key {
+            use secrecy::ExposeSecret;
+            if key.expose_secret().len() < 24 {
+                return Err(invalid(
+                    "WALLETCARDS_ADMIN_KEY",
+                    "must be at least 24 characters; generate one with `openssl rand -hex 24`",
+                ));
+            }
+        }
+        self.validate_apple()
+    }
+
+    fn validate_apple(&self) -> Result<(), ConfigError> {
+        let a = &self.apple;
+        if a.signer_p12.is_some() && (a.signer_cert.is_some() || a.signer_key.is_some()) {
+            return Err(invalid(
+                "WALLETCARDS_APPLE__SIGNER_P12",
+                "set either SIGNER_P12 or SIGNER_CERT + SIGNER_KEY, not both",
+            ));
+        }
+        match (&a.signer_cert, &a.signer_key) {
+            (Some(_), None) => Err(invalid(
+                "WALLETCARDS_APPLE__SIGNER_KEY",
+                "SIGNER_CERT is set, so the private key file is needed too",
+            )),
+            (None, Some(_)) => Err(invalid(
+                "WALLETCARDS_APPLE__SIGNER_CERT",
+                "SIGNER_KEY is set, so the certificate file is needed too",
+            )),
+            _ => Ok(()),
+        }?;
+        if a.apns_auth == ApnsAuth::Token && (a.apns_key_p8.is_none() || a.apns_key_id.is_none()) {
+            return Err(invalid(
+                "WALLETCARDS_APPLE__APNS_KEY_P8",
+                "APNS_AUTH=token needs APNS_KEY_P8 and APNS_KEY_ID",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+
+    /// The database URL, defaulting to a SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}",
+                self.data_dir.join("walletcards.db").display()
+            ),
+        }
+    }
+}
+
+fn invalid(setting: &str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        setting: setting.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+fn check_http_url(setting: &str, value: &str) -> Result<(), ConfigError> {
+    match url::Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        Ok(_) => Err(invalid(
+            setting,
+            "must be an http:// or https:// URL with a host",
+        )),
+        Err(e) => Err(invalid(setting, &format!("`{value}` is not a URL: {e}"))),
+    }
+}
+
+/// Names the setting as the environment variable that sets it, whatever layer it came from.
+fn describe_figment_error(e: figment::Error) -> ConfigError {
+    let path: Vec<String> = e.path.iter().map(|p| p.to_uppercase()).collect();
+    let mut setting = format!("WALLETCARDS_{}", path.join("__"));
+    let message = match &e.kind {
+        figment::error::Kind::UnknownField(field, _) => {
+            setting = if path.is_empty() {
+                format!("WALLETCARDS_{}", field.to_uppercase())
+            } else {
+                format!("{setting}__{}", field.to_uppercase())
+            };
+            "unknown setting (check the spelling; nested keys use a double underscore)".to_owned()
+        }
+        _ => e.kind.to_string(),
+    };
+    let source = e
+        .metadata
+        .as_ref()
+        .map(|m| m.name.to_string())
+        .unwrap_or_default();
+    ConfigError::Invalid {
+        setting,
+        message: if source.is_empty() {
+            message
+        } else {
+            format!("{message} (from {source})")
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_alone_make_a_valid_configuration() {
+        figment::Jail::expect_with(|_jail| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.bind.port(), 8080);
+            assert_eq!(s.apple.apns_url, APNS_PRODUCTION_URL);
+            assert!(s.database_url().starts_with("sqlite://data/"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys_and_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "wc.toml",
+                "bind = \"0.0.0.0:9000\"\n[apple]\npass_type_id = \"pass.file\"\n",
+            )?;
+            jail.set_env("WALLETCARDS_APPLE__PASS_TYPE_ID", "pass.env");
+            let s = Settings::load(Some(Path::new("wc.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.bind.port(), 9000);
+            assert_eq!(s.apple.pass_type_id.as_deref(), Some("pass.env"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_misspelt_setting_is_named_in_the_error() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WALLETCARDS_APPLE__PASS_TYPEID", "x");
+            let e = Settings::load(None).expect_err("must fail").to_string();
+            assert!(e.contains("WALLETCARDS_APPLE__PASS_TYPEID"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn half_a_signer_pair_is_rejected_naming_the_other_half() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WALLETCARDS_APPLE__SIGNER_CERT", "pass.pem");
+            let e = Settings::load(None).expect_err("must fail").to_string();
+            assert!(e.contains("WALLETCARDS_APPLE__SIGNER_KEY"), "{e}");
+            jail.set_env("WALLETCARDS_PUBLIC_URL", "ftp://x");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WALLETCARDS_BIND", "not-an-address");
+            let e = Settings::load(None).expect_err("must fail").to_string();
+            assert!(e.contains("WALLETCARDS_BIND"), "{e}");
+            Ok(())
+        });
+    }
+}

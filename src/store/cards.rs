@@ -1,0 +1,142 @@
+//! Cards: issue, read (by id, code or serial), change status. Every change of what a card
+//! shows bumps `version` and moves `updated_at` strictly forward (see `next_card_mtime`).
+
+use chrono::{DateTime, Utc};
+
+use super::rows::CardRow;
+use super::{Store, StoreError, StoreResult, is_unique_violation, next_card_mtime, read, write};
+use crate::domain::codes::{CardCode, SerialNumber};
+use crate::domain::ids::CardId;
+use crate::domain::model::{Account, Card, CardStatus, Member, Program};
+
+const COLUMNS: &str = "id, program_id, member_id, account_id, serial, auth_token, code, status, version, updated_at, created_at";
+
+/// A card with everything its face is computed from.
+#[derive(Debug, Clone)]
+pub struct CardBundle {
+    pub card: Card,
+    pub program: Program,
+    pub member: Member,
+    pub account: Account,
+}
+
+/// Gives every card matching `$column = $id` a new version inside transaction `$tx`, with one
+/// modification time later than the newest of them.
+macro_rules! bump_cards {
+    ($tx:expr, $column:literal, $id:expr) => {{
+        let newest = concat!("SELECT MAX(updated_at) FROM cards WHERE ", $column, " = $1");
+        let bump = concat!(
+            "UPDATE cards SET version = version + 1, updated_at = $2 WHERE ",
+            $column,
+            " = $1"
+        );
+        let latest: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(newest)
+            .bind($id)
+            .fetch_one(&mut *$tx)
+            .await?;
+        let mtime = crate::store::next_card_mtime(
+            latest.unwrap_or(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH),
+        );
+        sqlx::query(bump)
+            .bind($id)
+            .bind(mtime)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+pub(crate) use bump_cards;
+
+impl Store {
+    /// Inserts a new card. `Conflict { field: "member_id" }` when the member already has a
+    /// card of the program; `Conflict { field: "code" }` when a random code or serial
+    /// collided (the caller draws new ones).
+    pub async fn insert_card(&self, c: &Card) -> StoreResult<()> {
+        let sql = "INSERT INTO cards (id, program_id, member_id, account_id, serial, auth_token, code, status, version, updated_at, created_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+        let result = write!(self, pool => sqlx::query(sql)
+            .bind(c.id.as_str())
+            .bind(c.program_id.as_str())
+            .bind(c.member_id.as_str())
+            .bind(c.account_id.as_str())
+            .bind(c.serial.as_str())
+            .bind(c.auth_token.expose())
+            .bind(c.code.as_str())
+            .bind(c.status.as_str())
+            .bind(c.version)
+            .bind(c.updated_at)
+            .bind(c.created_at)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()));
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(self.card_conflict(c).await),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn card_conflict(&self, c: &Card) -> StoreError {
+        let sql = "SELECT COUNT(*) FROM cards WHERE program_id = $1 AND member_id = $2";
+        let taken: Result<i64, sqlx::Error> = read!(self, pool => sqlx::query_scalar(sql)
+            .bind(c.program_id.as_str())
+            .bind(c.member_id.as_str())
+            .fetch_one(pool)
+            .await);
+        match taken {
+            Ok(n) if n > 0 => StoreError::Conflict { field: "member_id" },
+            Ok(_) => StoreError::Conflict { field: "code" },
+            Err(e) => e.into(),
+        }
+    }
+
+    async fn card_where(&self, column: &str, value: &str) -> StoreResult<Card> {
+        let sql = format!("SELECT {COLUMNS} FROM cards WHERE {column} = $1");
+        let row: Option<CardRow> =
+            read!(self, pool => sqlx::query_as(&sql).bind(value).fetch_optional(pool).await)?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    pub async fn get_card(&self, id: &CardId) -> StoreResult<Card> {
+        self.card_where("id", id.as_str()).await
+    }
+
+    pub async fn get_card_by_code(&self, code: &CardCode) -> StoreResult<Card> {
+        self.card_where("code", code.as_str()).await
+    }
+
+    pub async fn get_card_by_serial(&self, serial: &SerialNumber) -> StoreResult<Card> {
+        self.card_where("serial", serial.as_str()).await
+    }
+
+    /// The card with its program, member and account.
+    pub async fn card_bundle(&self, card: Card) -> StoreResult<CardBundle> {
+        let program = self.get_program(&card.program_id).await?;
+        let member = self.get_member(&card.member_id).await?;
+        let account = self.get_account(&card.account_id).await?;
+        Ok(CardBundle {
+            card,
+            program,
+            member,
+            account,
+        })
+    }
+
+    /// Moves a card from `from` to `to`, as one conditional update: a concurrent change of
+    /// status makes this one fail with `Conflict { field: "status" }` instead of being lost.
+    pub async fn set_card_status(&self, card: &Card, to: CardStatus) -> StoreResult<Card> {
+        let sql = "UPDATE cards SET status = $3, version = version + 1, updated_at = $4 WHERE id = $1 AND status = $2";
+        let mtime: DateTime<Utc> = next_card_mtime(card.updated_at);
+        let done = write!(self, pool => sqlx::query(sql)
+            .bind(card.id.as_str())
+            .bind(card.status.as_str())
+            .bind(to.as_str())
+            .bind(mtime)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if done == 0 {
+            return Err(StoreError::Conflict { field: "status" });
+        }
+        self.get_card(&card.id).await
+    }
+}

@@ -1,0 +1,121 @@
+//! Members (decision-makers of an account): create, read, list per account, update. E-mail
+//! addresses and ERP contact ids are unique within an account.
+
+use super::cards::bump_cards;
+use super::rows::{MemberRow, Page};
+use super::{Store, StoreError, StoreResult, is_unique_violation, read, write};
+use crate::domain::ids::{AccountId, MemberId};
+use crate::domain::model::Member;
+
+const COLUMNS: &str =
+    "id, account_id, name, role, email, phone, external_id, created_at, updated_at";
+
+/// The form of an e-mail address that uniqueness is checked on.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+impl Store {
+    pub async fn insert_member(&self, m: &Member) -> StoreResult<()> {
+        let sql = "INSERT INTO members (id, account_id, name, role, email, email_norm, phone, external_id, created_at, updated_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+        let result = write!(self, pool => sqlx::query(sql)
+            .bind(m.id.as_str())
+            .bind(m.account_id.as_str())
+            .bind(&m.name)
+            .bind(&m.role)
+            .bind(&m.email)
+            .bind(m.email.as_deref().map(normalize_email))
+            .bind(&m.phone)
+            .bind(&m.external_id)
+            .bind(m.created_at)
+            .bind(m.updated_at)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()));
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(self.member_conflict(m).await),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Finds which unique field of `m` collided, after the database refused it.
+    async fn member_conflict(&self, m: &Member) -> StoreError {
+        let sql =
+            "SELECT COUNT(*) FROM members WHERE account_id = $1 AND id <> $2 AND email_norm = $3";
+        let email = m.email.as_deref().map(normalize_email);
+        let taken: Result<i64, sqlx::Error> = read!(self, pool => sqlx::query_scalar(sql)
+            .bind(m.account_id.as_str())
+            .bind(m.id.as_str())
+            .bind(email)
+            .fetch_one(pool)
+            .await);
+        match taken {
+            Ok(n) if n > 0 => StoreError::Conflict { field: "email" },
+            Ok(_) => StoreError::Conflict {
+                field: "external_id",
+            },
+            Err(e) => e.into(),
+        }
+    }
+
+    pub async fn get_member(&self, id: &MemberId) -> StoreResult<Member> {
+        let sql = format!("SELECT {COLUMNS} FROM members WHERE id = $1");
+        let row: Option<MemberRow> =
+            read!(self, pool => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(pool).await)?;
+        Ok(row.ok_or(StoreError::NotFound)?.into())
+    }
+
+    pub async fn list_members(
+        &self,
+        account: &AccountId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<Member>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM members WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        );
+        let rows: Vec<MemberRow> = read!(self, pool => sqlx::query_as(&sql)
+            .bind(account.as_str())
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(pool)
+            .await)?;
+        let items = rows.into_iter().map(Member::from).collect();
+        Ok(Page::from_rows(items, limit, |m: &Member| m.id.to_string()))
+    }
+
+    /// Saves `m`; when `cards_change` (the name on them changed) their versions move on.
+    pub async fn update_member(&self, m: &Member, cards_change: bool) -> StoreResult<()> {
+        let sql = "UPDATE members SET name = $2, role = $3, email = $4, email_norm = $5, phone = $6, external_id = $7, updated_at = $8 WHERE id = $1";
+        let result: Result<bool, sqlx::Error> = write!(self, pool => async {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(sql)
+                .bind(m.id.as_str())
+                .bind(&m.name)
+                .bind(&m.role)
+                .bind(&m.email)
+                .bind(m.email.as_deref().map(normalize_email))
+                .bind(&m.phone)
+                .bind(&m.external_id)
+                .bind(m.updated_at)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            if cards_change {
+                bump_cards!(tx, "member_id", m.id.as_str());
+            }
+            tx.commit().await?;
+            Ok(true)
+        }.await);
+        match result {
+            Ok(false) => Err(StoreError::NotFound),
+            Ok(true) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(self.member_conflict(m).await),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
