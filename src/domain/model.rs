@@ -13,7 +13,7 @@ use super::money::Currency;
 use super::rules::{Kind, Rules};
 
 /// Whose balance a program keeps: each decision-maker's, or the whole client company's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BalanceScope {
     Member,
@@ -37,7 +37,7 @@ impl BalanceScope {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProgramStatus {
     Active,
@@ -61,7 +61,7 @@ impl ProgramStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CardStatus {
     Active,
@@ -168,17 +168,15 @@ impl<'de> Deserialize<'de> for Color {
 }
 
 /// What a program changes of its design folder's look. Unset values keep the folder's.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Branding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, example = "#16345c")]
+    
     pub background_color: Option<Color>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
     pub foreground_color: Option<Color>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
     pub label_color: Option<Color>,
     /// Text Wallet draws next to the logo.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,219 @@
+//! `/cards`: issue a card of a program to a member, read it (by id or by barcode code), change
+//! its status, and download its signed pass.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::accounts::load_member;
+use super::programs::load_program;
+use crate::apple::package::PKPASS_MEDIA_TYPE;
+use crate::domain::codes::{AuthToken, CardCode, SerialNumber};
+use crate::domain::face::CardFace;
+use crate::domain::i18n::Lang;
+use crate::domain::ids::{AccountId, CardId};
+use crate::domain::model::{Card, CardStatus, ProgramStatus};
+use crate::error::{ApiError, ApiResult};
+use crate::http::auth::Admin;
+use crate::http::extract::{AppJson, AppPath};
+use crate::passes::{balance_of, face_of, render_pkpass};
+use crate::state::AppState;
+use crate::store::{CardBundle, StoreError, next_card_mtime, now};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cards", post(issue_card))
+        .route("/cards/{id}", get(get_card))
+        .route("/cards/by-code/{code}", get(get_card_by_code))
+        .route("/cards/{id}/pass.pkpass", get(download_pass))
+        .route("/cards/{id}/suspend", post(suspend_card))
+        .route("/cards/{id}/reactivate", post(reactivate_card))
+        .route("/cards/{id}/revoke", post(revoke_card))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCard {
+    program_id: String,
+    member_id: String,
+    /// Optional check: the member must belong to this account.
+    account_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CardBody {
+    id: String,
+    program_id: String,
+    member_id: String,
+    account_id: String,
+    serial: String,
+    code: String,
+    status: CardStatus,
+    version: i64,
+    updated_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    apple_pass_url: String,
+    balance: Value,
+    face: Value,
+}
+
+fn face_json(face: &CardFace) -> Value {
+    let mut out = serde_json::Map::new();
+    for (area, fields) in face.areas() {
+        let list: Vec<Value> = fields
+            .iter()
+            .map(|f| {
+                let mut v = json!({"key": f.key, "label": f.label, "value": f.value.text(Lang::En)});
+                if let Some(m) = f.change_message {
+                    v["change_message"] = json!(m);
+                }
+                v
+            })
+            .collect();
+        out.insert(area.to_owned(), Value::Array(list));
+    }
+    Value::Object(out)
+}
+
+fn card_body(state: &AppState, bundle: &CardBundle) -> CardBody {
+    let balance = balance_of(bundle);
+    let face = face_of(bundle, &balance);
+    let c = &bundle.card;
+    CardBody {
+        id: c.id.to_string(),
+        program_id: c.program_id.to_string(),
+        member_id: c.member_id.to_string(),
+        account_id: c.account_id.to_string(),
+        serial: c.serial.to_string(),
+        code: c.code.display(),
+        status: c.status,
+        version: c.version,
+        updated_at: c.updated_at,
+        created_at: c.created_at,
+        apple_pass_url: format!("{}/api/v1/cards/{}/pass.pkpass", state.public_url, c.id),
+        balance: serde_json::to_value(&balance).unwrap_or(Value::Null),
+        face: face_json(&face),
+    }
+}
+
+async fn bundle(state: &AppState, card: Result<Card, StoreError>) -> ApiResult<CardBundle> {
+    match card {
+        Err(StoreError::NotFound) => Err(ApiError::not_found("card")),
+        Err(e) => Err(e.into()),
+        Ok(card) => Ok(state.store.card_bundle(card).await?),
+    }
+}
+
+async fn load_card(state: &AppState, id: &str) -> ApiResult<CardBundle> {
+    let id = CardId::parse(id).ok_or_else(|| ApiError::not_found("card"))?;
+    bundle(state, state.store.get_card(&id).await).await
+}
+
+async fn issue_card(State(state): State<AppState>, _: Admin, AppJson(body): AppJson<NewCard>) -> ApiResult<(StatusCode, AppJson<CardBody>)> {
+    let program = load_program(&state, &body.program_id).await.map_err(|e| e.field("program_id"))?;
+    let member = load_member(&state, &body.member_id).await.map_err(|e| e.field("member_id"))?;
+    if let Some(account) = &body.account_id {
+        if AccountId::parse(account).as_ref() != Some(&member.account_id) {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "member_not_in_account", "the member belongs to another account").field("member_id"));
+        }
+    }
+    if program.status == ProgramStatus::Ended {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "program_ended", "the program has ended; no new cards").field("program_id"));
+    }
+    let card = insert_new_card(&state, &program.id, &member).await?;
+    let bundle = state.store.card_bundle(card).await?;
+    Ok((StatusCode::CREATED, AppJson(card_body(&state, &bundle))))
+}
+
+/// Draws fresh random serial, token and code; a collision of those (astronomically rare) is
+/// retried, a second card of the member in the program is a 409.
+async fn insert_new_card(state: &AppState, program: &crate::domain::ids::ProgramId, member: &crate::domain::model::Member) -> ApiResult<Card> {
+    for _ in 0..3 {
+        let at = now();
+        let card = Card {
+            id: CardId::generate(),
+            program_id: program.clone(),
+            member_id: member.id.clone(),
+            account_id: member.account_id.clone(),
+            serial: SerialNumber::generate(),
+            auth_token: AuthToken::generate(),
+            code: CardCode::generate(),
+            status: CardStatus::Active,
+            version: 1,
+            updated_at: next_card_mtime(DateTime::<Utc>::UNIX_EPOCH),
+            created_at: at,
+        };
+        match state.store.insert_card(&card).await {
+            Ok(()) => return Ok(card),
+            Err(StoreError::Conflict { field: "member_id" }) => {
+                return Err(ApiError::conflict("card_exists", "this member already has a card of this program").field("member_id"));
+            }
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::internal(&StoreError::Corrupt("card code collisions persisted".into())))
+}
+
+async fn get_card(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>) -> ApiResult<AppJson<CardBody>> {
+    let bundle = load_card(&state, &id).await?;
+    Ok(AppJson(card_body(&state, &bundle)))
+}
+
+async fn get_card_by_code(State(state): State<AppState>, _: Admin, AppPath(code): AppPath<String>) -> ApiResult<AppJson<CardBody>> {
+    let code = CardCode::parse(&code).ok_or_else(|| ApiError::not_found("card"))?;
+    let bundle = bundle(&state, state.store.get_card_by_code(&code).await).await?;
+    Ok(AppJson(card_body(&state, &bundle)))
+}
+
+async fn download_pass(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>) -> ApiResult<Response> {
+    let bundle = load_card(&state, &id).await?;
+    let modified = bundle.card.updated_at;
+    let filename = format!("card-{}.pkpass", bundle.card.code.as_str());
+    let bytes = render_pkpass(&state, bundle).await.map_err(|e| ApiError::internal(&e))?;
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PKPASS_MEDIA_TYPE));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string()) {
+        headers.insert(header::LAST_MODIFIED, v);
+    }
+    Ok((headers, bytes).into_response())
+}
+
+async fn change_status(state: &AppState, id: &str, to: CardStatus) -> ApiResult<AppJson<CardBody>> {
+    let mut bundle = load_card(state, id).await?;
+    if bundle.card.status == to {
+        return Ok(AppJson(card_body(state, &bundle)));
+    }
+    if !bundle.card.status.can_become(to) {
+        let message = format!("a {} card cannot become {}", bundle.card.status.as_str(), to.as_str());
+        return Err(ApiError::conflict("invalid_status_change", message).field("status"));
+    }
+    bundle.card = match state.store.set_card_status(&bundle.card, to).await {
+        Err(StoreError::Conflict { .. }) => {
+            return Err(ApiError::conflict("concurrent_change", "the card's status changed meanwhile; read it again").field("status"));
+        }
+        other => other?,
+    };
+    Ok(AppJson(card_body(state, &bundle)))
+}
+
+async fn suspend_card(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>) -> ApiResult<AppJson<CardBody>> {
+    change_status(&state, &id, CardStatus::Suspended).await
+}
+
+async fn reactivate_card(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>) -> ApiResult<AppJson<CardBody>> {
+    change_status(&state, &id, CardStatus::Active).await
+}
+
+async fn revoke_card(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>) -> ApiResult<AppJson<CardBody>> {
+    change_status(&state, &id, CardStatus::Revoked).await
+}

@@ -1,0 +1,71 @@
+//! The admin JSON API under `/api/v1`.
+
+mod accounts;
+mod cards;
+mod programs;
+
+use axum::Router;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::Page;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(programs::router())
+        .merge(accounts::router())
+        .merge(cards::router())
+}
+
+/// `?limit=&after=` of every list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub limit: Option<u32>,
+    pub after: Option<String>,
+}
+
+impl ListQuery {
+    pub fn limit(&self) -> Result<u32, ApiError> {
+        match self.limit {
+            None => Ok(50),
+            Some(n @ 1..=500) => Ok(n),
+            Some(_) => Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_query", "limit must be between 1 and 500")),
+        }
+    }
+}
+
+/// One page of a list; pass `next_after` as `after` for the next page.
+#[derive(Debug, Serialize)]
+pub struct ListPage<T> {
+    pub items: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<String>,
+}
+
+impl<T> ListPage<T> {
+    pub fn map<U>(page: Page<U>, f: impl Fn(U) -> T) -> Self {
+        ListPage { items: page.items.into_iter().map(f).collect(), next_after: page.next_after }
+    }
+}
+
+/// Checks a required free text: trimmed, non-empty, at most `max` characters.
+pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(field, format!("must be at most {max} characters")));
+    }
+    Ok(value.to_owned())
+}
+
+/// Like [`text`] for optional fields; an empty string clears the value.
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, ApiError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => text(field, v, max).map(Some),
+    }
+}

@@ -1,0 +1,19 @@
+//! The application state every handler receives: cheap to clone, built once at start.
+
+use std::sync::Arc;
+
+use crate::apple::signer::Signer;
+use crate::apple::template::Designs;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub signer: Arc<Signer>,
+    pub designs: Arc<Designs>,
+    /// Public base URL without trailing slash.
+    pub public_url: Arc<str>,
+    pub organization_name: Arc<str>,
+    /// SHA-256 of the bootstrap admin key given by `WALLETCARDS_ADMIN_KEY`, if any.
+    pub env_admin_key_hash: Option<[u8; 32]>,
+}
