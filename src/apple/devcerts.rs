@@ -329,3 +329,176 @@ fn google_service_account_json() -> anyhow::Result<Vec<u8>> {
     });
     Ok(serde_json::to_vec_pretty(&json)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use x509_cert::der::asn1::Utf8StringRef;
+    use x509_cert::der::{Decode, Encode};
+    use x509_cert::ext::pkix::{BasicConstraints as BcExt, KeyUsage as KuExt};
+
+    use super::*;
+
+    const PASS_TYPE_ID: &str = "pass.com.example.loyalty";
+    const TEAM_ID: &str = "ABCDE12345";
+
+    fn decoded(cert: &X509) -> x509_cert::Certificate {
+        x509_cert::Certificate::from_der(&cert.to_der().unwrap()).unwrap()
+    }
+
+    fn extension<'a>(cert: &'a x509_cert::Certificate, oid: &str) -> &'a x509_cert::ext::Extension {
+        let oid = x509_cert::der::oid::ObjectIdentifier::new_unwrap(oid);
+        let extensions = cert.tbs_certificate.extensions.as_ref().unwrap();
+        extensions.iter().find(|ext| ext.extn_id == oid).unwrap()
+    }
+
+    fn lifetime_days(cert: &x509_cert::Certificate) -> u64 {
+        let validity = &cert.tbs_certificate.validity;
+        let secs = validity.not_after.to_unix_duration() - validity.not_before.to_unix_duration();
+        secs.as_secs() / 86_400
+    }
+
+    #[test]
+    fn signer_certificate_has_apple_shaped_subject_and_extensions() {
+        let identity = DevIdentity::generate(PASS_TYPE_ID, TEAM_ID).unwrap();
+        let cert = decoded(&identity.signer_cert);
+        let subject = cert.tbs_certificate.subject.to_string();
+        let expected = format!(
+            "C=US,O=walletcards development,OU={TEAM_ID},CN=Pass Type ID: {PASS_TYPE_ID},UID={PASS_TYPE_ID}"
+        );
+        assert_eq!(subject, expected, "RFC 4514 prints the last RDN first");
+        let apple = extension(&cert, PASS_TYPE_ID_EXTENSION_OID);
+        assert!(!apple.critical);
+        let value = Utf8StringRef::from_der(apple.extn_value.as_bytes()).unwrap();
+        assert_eq!(value.as_str(), PASS_TYPE_ID);
+        let bc = extension(&cert, "2.5.29.19");
+        assert!(bc.critical && !BcExt::from_der(bc.extn_value.as_bytes()).unwrap().ca);
+        let ku = KuExt::from_der(extension(&cert, "2.5.29.15").extn_value.as_bytes()).unwrap();
+        assert!(ku.digital_signature() && !ku.key_cert_sign());
+        extension(&cert, "2.5.29.14");
+        extension(&cert, "2.5.29.35");
+        assert_eq!(lifetime_days(&cert), 365);
+    }
+
+    #[test]
+    fn root_is_a_self_signed_ca_that_does_not_pretend_to_be_apple() {
+        let identity = DevIdentity::generate(PASS_TYPE_ID, TEAM_ID).unwrap();
+        let root = &identity.wwdr_cert;
+        assert!(root.verify(&identity.wwdr_key).unwrap());
+        let cert = decoded(root);
+        assert_eq!(
+            cert.tbs_certificate.subject.to_string(),
+            "C=US,O=walletcards development,OU=DEV,CN=walletcards Development WWDR (not Apple)"
+        );
+        let bc = extension(&cert, "2.5.29.19");
+        assert!(bc.critical && BcExt::from_der(bc.extn_value.as_bytes()).unwrap().ca);
+        let ku = KuExt::from_der(extension(&cert, "2.5.29.15").extn_value.as_bytes()).unwrap();
+        assert!(ku.key_cert_sign() && ku.crl_sign());
+        extension(&cert, "2.5.29.14");
+        assert_eq!(lifetime_days(&cert), 3652);
+    }
+
+    #[test]
+    fn signer_certificate_is_issued_by_the_root_and_matches_its_key() {
+        let identity = DevIdentity::generate(PASS_TYPE_ID, TEAM_ID).unwrap();
+        assert!(identity.signer_cert.verify(&identity.wwdr_key).unwrap());
+        let issued = identity.wwdr_cert.issued(&identity.signer_cert);
+        assert_eq!(issued, openssl::x509::X509VerifyResult::OK);
+        let public = identity.signer_cert.public_key().unwrap();
+        assert!(public.public_eq(&identity.signer_key));
+        assert_eq!(identity.signer_key.bits(), 2048);
+    }
+
+    #[test]
+    fn each_identity_gets_fresh_serials_and_keys() {
+        let a = DevIdentity::generate(PASS_TYPE_ID, TEAM_ID).unwrap();
+        let b = DevIdentity::generate(PASS_TYPE_ID, TEAM_ID).unwrap();
+        let serial = |cert: &X509| {
+            cert.serial_number()
+                .to_bn()
+                .unwrap()
+                .to_hex_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_ne!(serial(&a.wwdr_cert), serial(&b.wwdr_cert));
+        assert_ne!(serial(&a.signer_cert), serial(&b.signer_cert));
+        assert!(!a.signer_key.public_eq(&b.signer_key));
+    }
+
+    #[test]
+    fn utf8_string_encoding_matches_der_for_short_and_long_values() {
+        for len in [0, 1, 127, 128, 300, 70_000] {
+            let text = "p".repeat(len);
+            let expected = Utf8StringRef::new(&text).unwrap().to_der().unwrap();
+            assert_eq!(der_utf8_string(&text), expected, "length {len}");
+        }
+    }
+
+    #[test]
+    fn written_files_have_private_keys_readable_by_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = write_dev_certs(dir.path(), PASS_TYPE_ID, TEAM_ID, false).unwrap();
+        assert_eq!(paths, DevCertPaths::in_dir(dir.path()));
+        let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&paths.wwdr_key), 0o600);
+        assert_eq!(mode(&paths.signer_key), 0o600);
+        assert_eq!(mode(&paths.google_service_account), 0o600);
+        assert_eq!(mode(&paths.signer_cert), 0o644);
+        assert!(paths.signer_cert.ends_with("apple/pass.pem"));
+        assert!(
+            paths
+                .google_service_account
+                .ends_with("google/service-account.json")
+        );
+    }
+
+    #[test]
+    fn existing_files_are_kept_unless_overwrite_is_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = write_dev_certs(dir.path(), PASS_TYPE_ID, TEAM_ID, false).unwrap();
+        let before = fs::read(&paths.signer_cert).unwrap();
+        let err = write_dev_certs(dir.path(), PASS_TYPE_ID, TEAM_ID, false).unwrap_err();
+        assert!(err.to_string().contains("already exist"), "{err}");
+        assert_eq!(fs::read(&paths.signer_cert).unwrap(), before);
+        fs::set_permissions(&paths.signer_key, fs::Permissions::from_mode(0o644)).unwrap();
+        write_dev_certs(dir.path(), PASS_TYPE_ID, TEAM_ID, true).unwrap();
+        assert_ne!(fs::read(&paths.signer_cert).unwrap(), before);
+        let mode = fs::metadata(&paths.signer_key)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn google_service_account_file_has_the_console_shape_and_a_usable_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = write_dev_certs(dir.path(), PASS_TYPE_ID, TEAM_ID, false).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&fs::read(&paths.google_service_account).unwrap()).unwrap();
+        assert_eq!(json["type"], "service_account");
+        assert_eq!(json["project_id"], "walletcards-dev");
+        assert_eq!(
+            json["client_email"],
+            "walletcards-dev@walletcards-dev.iam.gserviceaccount.com"
+        );
+        assert_eq!(json["token_uri"], "https://oauth2.googleapis.com/token");
+        assert_eq!(
+            json["auth_uri"],
+            "https://accounts.google.com/o/oauth2/auth"
+        );
+        let key_id = json["private_key_id"].as_str().unwrap();
+        assert!(key_id.len() == 40 && key_id.chars().all(|c| c.is_ascii_hexdigit()));
+        let client_id = json["client_id"].as_str().unwrap();
+        assert!(client_id.len() == 21 && client_id.chars().all(|c| c.is_ascii_digit()));
+        let pem = json["private_key"].as_str().unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+        assert_eq!(
+            PKey::private_key_from_pem(pem.as_bytes()).unwrap().bits(),
+            2048
+        );
+    }
+}

@@ -629,32 +629,39 @@ fn check_identity(
             found: cn,
         });
     };
-    let mismatch = |expected: &str, found: &str| {
-        (expected != found).then(|| (expected.to_owned(), found.to_owned()))
-    };
-    if let Some((expected, found)) = expected_pass_type_id.and_then(|e| mismatch(e, pass_type_id)) {
+    if let Some(expected) = expected_pass_type_id.filter(|e| *e != pass_type_id) {
         return Err(SignerError::PassTypeIdMismatch {
             file: file.clone(),
-            expected,
-            found,
+            expected: expected.to_owned(),
+            found: pass_type_id.to_owned(),
         });
     }
-    let Some(team_id) = name_entry(cert.subject_name(), Nid::ORGANIZATIONALUNITNAME) else {
-        return Err(SignerError::MissingTeamId { file: file.clone() });
-    };
-    if let Some((expected, found)) = expected_team_id.and_then(|e| mismatch(e, &team_id)) {
-        return Err(SignerError::TeamIdMismatch {
-            file: file.clone(),
-            expected,
-            found,
-        });
-    }
+    let team_id = check_team_id(cert, file, expected_team_id)?;
     check_pass_type_extension(decoded, file, pass_type_id)?;
     Ok(CertIdentity {
         pass_type_id: pass_type_id.to_owned(),
         team_id,
         nfc_enabled,
     })
+}
+
+/// Apple puts the team identifier in the subject OU; pass.json's teamIdentifier must equal it.
+fn check_team_id(
+    cert: &X509,
+    file: &ConfiguredFile,
+    expected: Option<&str>,
+) -> Result<String, SignerError> {
+    let Some(team_id) = name_entry(cert.subject_name(), Nid::ORGANIZATIONALUNITNAME) else {
+        return Err(SignerError::MissingTeamId { file: file.clone() });
+    };
+    if let Some(expected) = expected.filter(|e| *e != team_id) {
+        return Err(SignerError::TeamIdMismatch {
+            file: file.clone(),
+            expected: expected.to_owned(),
+            found: team_id,
+        });
+    }
+    Ok(team_id)
 }
 
 /// Reads the extension with `der` because openssl's safe API cannot look up an arbitrary
@@ -950,6 +957,42 @@ mod tests {
             Pkcs7Flags::BINARY,
         );
         assert!(result.is_err());
+    }
+
+    /// A stand-in carrying the G4 serial; `is_development` looks at nothing else.
+    fn root_with_apple_g4_serial() -> X509 {
+        use openssl::asn1::Asn1Time;
+        use openssl::bn::BigNum;
+        use openssl::hash::MessageDigest;
+        let dev_root = root();
+        let mut builder = openssl::x509::X509Builder::new().unwrap();
+        builder.set_version(2).unwrap();
+        let serial = BigNum::from_hex_str(APPLE_WWDR_G4_SERIAL).unwrap();
+        builder
+            .set_serial_number(&serial.to_asn1_integer().unwrap())
+            .unwrap();
+        builder.set_subject_name(dev_root.subject_name()).unwrap();
+        builder.set_issuer_name(dev_root.subject_name()).unwrap();
+        builder.set_pubkey(&keys()[0]).unwrap();
+        builder
+            .set_not_before(&Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        builder
+            .set_not_after(&Asn1Time::days_from_now(30).unwrap())
+            .unwrap();
+        // The dev leaf's authorityKeyIdentifier needs the issuer's subjectKeyIdentifier.
+        let ski = openssl::x509::extension::SubjectKeyIdentifier::new();
+        let ski = ski.build(&builder.x509v3_context(None, None)).unwrap();
+        builder.append_extension(ski).unwrap();
+        builder.sign(&keys()[0], MessageDigest::sha256()).unwrap();
+        builder.build()
+    }
+
+    #[test]
+    fn wwdr_with_apple_g4_serial_is_not_development() {
+        let root = root_with_apple_g4_serial();
+        let files = write_pem(&leaf(|_| {}, &root), &keys()[1], &root);
+        assert!(!files.load().unwrap().is_development());
     }
 
     #[test]
