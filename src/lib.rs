@@ -5,6 +5,13 @@
 //! section for the module map and the dependency directions between modules.
 
 pub mod apple;
+pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod error;
+pub mod http;
+pub mod passes;
+pub mod startup;
+pub mod state;
 pub mod store;
+pub mod telemetry;

@@ -1,0 +1,126 @@
+//! Building the application from its settings: store and migrations, the pass signer (with
+//! development certificates on first start when none are configured), the designs, the
+//! bootstrap admin key and the listening socket; then serving until told to stop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::apple::devcerts::{DevCertPaths, write_dev_certs};
+use crate::apple::signer::{Signer, SignerSource};
+use crate::apple::template::Designs;
+use crate::config::Settings;
+use crate::http::auth::{create_api_key, hash_env_key};
+use crate::state::AppState;
+use crate::store::{Role, Store};
+
+/// Pass type id and team id of development certificates when none are configured.
+pub const DEV_PASS_TYPE_ID: &str = "pass.dev.walletcards.loyalty";
+pub const DEV_TEAM_ID: &str = "DEVTEAM000";
+
+/// A built application, bound to its port but not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    max_body_bytes: usize,
+    /// The bootstrap admin key created at this start, if one was (shown once).
+    pub created_admin_key: Option<String>,
+}
+
+impl Application {
+    pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+        let store = Store::connect(&settings.database_url(), settings.database_max_connections)
+            .await
+            .context("connecting to the database (WALLETCARDS_DATABASE_URL)")?;
+        store.migrate().await.context("applying database migrations")?;
+        let signer = load_signer(settings)?;
+        let designs = Designs::load(&settings.templates_dir)
+            .with_context(|| format!("loading pass designs from {}", settings.templates_dir.display()))?;
+        let created_admin_key = bootstrap_admin_key(&store, settings).await?;
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .with_context(|| format!("binding {} (WALLETCARDS_BIND)", settings.bind))?;
+        let public_url = settings.public_url(listener.local_addr()?);
+        let state = AppState {
+            store,
+            signer: Arc::new(signer),
+            designs: Arc::new(designs),
+            public_url: public_url.into(),
+            organization_name: settings.organization_name.as_str().into(),
+            env_admin_key_hash: settings.admin_key.as_ref().map(|k| hash_env_key(k.expose_secret())),
+        };
+        Ok(Application { listener, state, max_body_bytes: settings.max_body_bytes, created_admin_key })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` is cancelled, then drains open requests for up to 10 seconds.
+    pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let app = crate::http::app(self.state.clone(), self.max_body_bytes);
+        let drain = shutdown.clone();
+        let server = axum::serve(self.listener, app).with_graceful_shutdown(async move { drain.cancelled().await });
+        let served = tokio::spawn(async move { server.await });
+        shutdown.cancelled().await;
+        match tokio::time::timeout(Duration::from_secs(10), served).await {
+            Ok(joined) => joined.context("server task")?.context("serving HTTP")?,
+            Err(_) => tracing::warn!("open requests did not finish within 10 s; stopping anyway"),
+        }
+        self.state.store.close().await;
+        Ok(())
+    }
+}
+
+/// The configured signer, or development certificates under the certs folder (made on first
+/// start) when no signer is configured.
+fn load_signer(settings: &Settings) -> anyhow::Result<Signer> {
+    let a = &settings.apple;
+    let dev = DevCertPaths::in_dir(&settings.certs_dir);
+    let wwdr = a.wwdr_cert.clone().unwrap_or_else(|| dev.wwdr_cert.clone());
+    let source = if let Some(p12) = &a.signer_p12 {
+        let password = a.signer_p12_password.clone().unwrap_or_else(|| String::new().into());
+        SignerSource::P12 { path: p12.clone(), password }
+    } else if let (Some(cert), Some(key)) = (&a.signer_cert, &a.signer_key) {
+        SignerSource::Pem { cert: cert.clone(), key: key.clone(), key_password: a.signer_key_password.clone() }
+    } else {
+        if !dev.signer_cert.exists() && !dev.signer_key.exists() && a.wwdr_cert.is_none() {
+            let pass_type_id = a.pass_type_id.as_deref().unwrap_or(DEV_PASS_TYPE_ID);
+            let team_id = a.team_id.as_deref().unwrap_or(DEV_TEAM_ID);
+            write_dev_certs(&settings.certs_dir, pass_type_id, team_id, false)
+                .context("writing development certificates")?;
+            tracing::warn!(certs.dir = %settings.certs_dir.display(), "no Apple signer configured: generated DEVELOPMENT certificates");
+        }
+        SignerSource::Pem { cert: dev.signer_cert.clone(), key: dev.signer_key.clone(), key_password: None }
+    };
+    let signer = Signer::load(&source, &wwdr, a.pass_type_id.as_deref(), a.team_id.as_deref(), chrono::Utc::now())?;
+    if signer.is_development() {
+        tracing::warn!(
+            pass_type_id = signer.pass_type_id(),
+            "passes are signed with DEVELOPMENT certificates: they are structurally complete and verify against \
+             the development root, but no iPhone will install them. See certs.example/README.md for real credentials."
+        );
+    }
+    Ok(signer)
+}
+
+/// Makes sure an admin can get in: the key from `WALLETCARDS_ADMIN_KEY` works as is; without
+/// it, the first start creates a key and returns it to be shown once.
+async fn bootstrap_admin_key(store: &Store, settings: &Settings) -> anyhow::Result<Option<String>> {
+    if settings.admin_key.is_some() || store.count_api_keys(Role::Admin).await? > 0 {
+        return Ok(None);
+    }
+    Ok(Some(create_api_key(store, "bootstrap admin", Role::Admin).await?))
+}
