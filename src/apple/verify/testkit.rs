@@ -12,7 +12,7 @@ use openssl::pkcs7::{Pkcs7, Pkcs7Flags};
 use openssl::pkey::{PKey, Private};
 use openssl::rsa::Rsa;
 use openssl::stack::Stack;
-use openssl::x509::extension::BasicConstraints;
+use openssl::x509::extension::{BasicConstraints, SubjectKeyIdentifier};
 use openssl::x509::{X509, X509Extension, X509Name};
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
@@ -121,6 +121,13 @@ fn certificate(
     if is_ca {
         b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
             .unwrap();
+    }
+    if !is_ca {
+        // dotnet-passbook names the signer by subject key id; tests sign that way too.
+        let ski = SubjectKeyIdentifier::new()
+            .build(&b.x509v3_context(None, None))
+            .unwrap();
+        b.append_extension(ski).unwrap();
     }
     if let Some(id) = pass_type {
         let oid = Asn1Object::from_str("1.2.840.113635.100.6.1.16").unwrap();

@@ -92,6 +92,26 @@ fn a_dot_dot_path_is_a_z3_error() {
 }
 
 #[test]
+fn a_name_listed_twice_in_the_archive_is_a_z3_error() {
+    let mut pass = Pass::valid();
+    pass.put("a.txt", b"same".to_vec());
+    pass.rebuild();
+    pass.put("b.txt", b"same".to_vec());
+    // The zip writer refuses duplicates, so rename the second entry in the finished bytes.
+    let mut bytes = pass.zip();
+    let positions: Vec<usize> = (0..bytes.len() - 5)
+        .filter(|&i| &bytes[i..i + 5] == b"b.txt")
+        .collect();
+    assert_eq!(positions.len(), 2, "local header and central directory");
+    for i in positions {
+        bytes[i] = b'a';
+    }
+    let report = verify_pkpass(&bytes, &opts());
+    assert_only(&report, "Z3", Error);
+    assert!(report.findings[0].message.contains("a.txt"));
+}
+
+#[test]
 fn a_missing_icon_is_z4() {
     let mut pass = Pass::valid();
     pass.remove("icon.png");

@@ -6,9 +6,11 @@ use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerInfos};
 use der::asn1::{ObjectIdentifier, OctetString, SetOfVec, UtcTime};
 use der::{Any, Decode, Encode};
+use openssl::cms::{CMSOptions, CmsContentInfo};
 use openssl::hash::MessageDigest;
 use openssl::pkcs7::Pkcs7Flags;
 use openssl::sign::Signer;
+use openssl::stack::Stack;
 use serde_json::json;
 use x509_cert::attr::Attribute;
 
@@ -28,6 +30,25 @@ fn a_signature_over_other_bytes_is_s2() {
         Pkcs7Flags::empty(),
     );
     assert_only(&verify(&pass), "S2", Error);
+}
+
+#[test]
+fn a_signer_named_by_subject_key_identifier_is_accepted() {
+    let mut pass = Pass::valid();
+    let c = creds(SignerKind::Standard);
+    let mut certs = Stack::new().unwrap();
+    certs.push(c.wwdr.clone()).unwrap();
+    let flags = CMSOptions::DETACHED | CMSOptions::BINARY | CMSOptions::USE_KEYID;
+    let cms = CmsContentInfo::sign(
+        Some(&c.signer),
+        Some(&c.key),
+        Some(&certs),
+        Some(&pass.manifest),
+        flags,
+    );
+    pass.signature = cms.unwrap().to_der().unwrap();
+    let report = verify(&pass);
+    assert!(report.findings.is_empty(), "{}", report.render_text());
 }
 
 #[test]
