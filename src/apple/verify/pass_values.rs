@@ -137,27 +137,7 @@ fn check_barcode(name: &str, entry: &Value, report: &mut Report) {
 fn check_places(pass: &PassJson, report: &mut Report) {
     report.ran("P10");
     for (i, beacon) in array_of(pass, "beacons", report).iter().enumerate() {
-        let uuid_ok = beacon
-            .get("proximityUUID")
-            .and_then(Value::as_str)
-            .is_some_and(is_uuid);
-        if !uuid_ok {
-            report.warn(
-                "P10",
-                format!("beacons[{i}].proximityUUID is missing or not a UUID"),
-            );
-        }
-        for key in ["major", "minor"] {
-            let ok = beacon
-                .get(key)
-                .is_none_or(|v| v.as_u64().is_some_and(|n| n <= 65_535));
-            if !ok {
-                report.warn(
-                    "P10",
-                    format!("beacons[{i}].{key} must be an integer 0-65535"),
-                );
-            }
-        }
+        check_beacon(i, beacon, report);
     }
     for (i, location) in array_of(pass, "locations", report).iter().enumerate() {
         for (key, limit) in [("latitude", 90.0), ("longitude", 180.0)] {
@@ -178,6 +158,30 @@ fn check_places(pass: &PassJson, report: &mut Report) {
             report.warn(
                 "P10",
                 format!("maxDistance must be a positive number, found {d}"),
+            );
+        }
+    }
+}
+
+fn check_beacon(i: usize, beacon: &Value, report: &mut Report) {
+    let uuid_ok = beacon
+        .get("proximityUUID")
+        .and_then(Value::as_str)
+        .is_some_and(is_uuid);
+    if !uuid_ok {
+        report.warn(
+            "P10",
+            format!("beacons[{i}].proximityUUID is missing or not a UUID"),
+        );
+    }
+    for key in ["major", "minor"] {
+        let ok = beacon
+            .get(key)
+            .is_none_or(|v| v.as_u64().is_some_and(|n| n <= 65_535));
+        if !ok {
+            report.warn(
+                "P10",
+                format!("beacons[{i}].{key} must be an integer 0-65535"),
             );
         }
     }

@@ -73,6 +73,36 @@ fn a_barcode_without_message_encoding_is_p9() {
 }
 
 #[test]
+fn beacon_and_location_problems_are_p10() {
+    expect(
+        |j| {
+            j["beacons"] = json!([{"proximityUUID": "nope", "major": 70000}]);
+            j["locations"] = json!([{"latitude": 91.0}]);
+        },
+        "P10",
+        Warning,
+    );
+}
+
+#[test]
+fn an_nfc_key_that_is_not_p256_is_p11() {
+    // RSA instead of EC P-256; the NFC certificate keeps S8 out of the way.
+    let mut json = pass_json();
+    let rsa = openssl::rsa::Rsa::generate(1024).unwrap();
+    let der = openssl::pkey::PKey::from_rsa(rsa)
+        .unwrap()
+        .public_key_to_der()
+        .unwrap();
+    use base64::Engine as _;
+    let key = base64::engine::general_purpose::STANDARD.encode(der);
+    json["nfc"] = json!({"message": "m", "encryptionPublicKey": key});
+    let mut pass = Pass::from_json(json);
+    let nfc = super::testkit::creds(super::testkit::SignerKind::Nfc);
+    pass.sign(nfc, true, openssl::pkcs7::Pkcs7Flags::empty());
+    assert_only(&verify(&pass), "P11", Error);
+}
+
+#[test]
 fn duplicate_field_keys_are_f2() {
     expect(
         |j| j["storeCard"]["backFields"][0]["key"] = json!("points"),
