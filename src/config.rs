@@ -272,6 +272,7 @@ fn describe_figment_error(e: figment::Error) -> ConfigError {
 }
 
 #[cfg(test)]
+#[expect(clippy::result_large_err, reason = "figment::Jail's closures return figment::Error")]
 mod tests {
     use super::*;
 

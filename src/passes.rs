@@ -40,10 +40,14 @@ pub enum RenderError {
 
 /// Builds and signs the card's pass on the blocking pool (signing is CPU work).
 pub async fn render_pkpass(state: &AppState, bundle: CardBundle) -> Result<Vec<u8>, RenderError> {
-    let design = state.designs.get(&bundle.program.design).ok_or_else(|| RenderError::MissingDesign {
-        program: bundle.program.id.to_string(),
-        design: bundle.program.design.clone(),
-    })?;
+    let design =
+        state
+            .designs
+            .get(&bundle.program.design)
+            .ok_or_else(|| RenderError::MissingDesign {
+                program: bundle.program.id.to_string(),
+                design: bundle.program.design.clone(),
+            })?;
     let signer = Arc::clone(&state.signer);
     let web_service_url = format!("{}/passes", state.public_url);
     let organization = Arc::clone(&state.organization_name);
@@ -58,7 +62,12 @@ pub async fn render_pkpass(state: &AppState, bundle: CardBundle) -> Result<Vec<u
             auth_token: b.card.auth_token.expose(),
             barcode_message: b.card.code.as_str(),
             barcode_alt_text: &b.card.code.display(),
-            organization_name: b.program.branding.organization_name.as_deref().unwrap_or(&organization),
+            organization_name: b
+                .program
+                .branding
+                .organization_name
+                .as_deref()
+                .unwrap_or(&organization),
             description: &b.program.name,
             branding: &b.program.branding,
             web_service_url: &web_service_url,

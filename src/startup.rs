@@ -36,10 +36,17 @@ impl Application {
         let store = Store::connect(&settings.database_url(), settings.database_max_connections)
             .await
             .context("connecting to the database (WALLETCARDS_DATABASE_URL)")?;
-        store.migrate().await.context("applying database migrations")?;
+        store
+            .migrate()
+            .await
+            .context("applying database migrations")?;
         let signer = load_signer(settings)?;
-        let designs = Designs::load(&settings.templates_dir)
-            .with_context(|| format!("loading pass designs from {}", settings.templates_dir.display()))?;
+        let designs = Designs::load(&settings.templates_dir).with_context(|| {
+            format!(
+                "loading pass designs from {}",
+                settings.templates_dir.display()
+            )
+        })?;
         let created_admin_key = bootstrap_admin_key(&store, settings).await?;
         let listener = TcpListener::bind(settings.bind)
             .await
@@ -51,9 +58,17 @@ impl Application {
             designs: Arc::new(designs),
             public_url: public_url.into(),
             organization_name: settings.organization_name.as_str().into(),
-            env_admin_key_hash: settings.admin_key.as_ref().map(|k| hash_env_key(k.expose_secret())),
+            env_admin_key_hash: settings
+                .admin_key
+                .as_ref()
+                .map(|k| hash_env_key(k.expose_secret())),
         };
-        Ok(Application { listener, state, max_body_bytes: settings.max_body_bytes, created_admin_key })
+        Ok(Application {
+            listener,
+            state,
+            max_body_bytes: settings.max_body_bytes,
+            created_admin_key,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
@@ -72,7 +87,8 @@ impl Application {
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let app = crate::http::app(self.state.clone(), self.max_body_bytes);
         let drain = shutdown.clone();
-        let server = axum::serve(self.listener, app).with_graceful_shutdown(async move { drain.cancelled().await });
+        let server = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move { drain.cancelled().await });
         let served = tokio::spawn(async move { server.await });
         shutdown.cancelled().await;
         match tokio::time::timeout(Duration::from_secs(10), served).await {
@@ -91,10 +107,20 @@ fn load_signer(settings: &Settings) -> anyhow::Result<Signer> {
     let dev = DevCertPaths::in_dir(&settings.certs_dir);
     let wwdr = a.wwdr_cert.clone().unwrap_or_else(|| dev.wwdr_cert.clone());
     let source = if let Some(p12) = &a.signer_p12 {
-        let password = a.signer_p12_password.clone().unwrap_or_else(|| String::new().into());
-        SignerSource::P12 { path: p12.clone(), password }
+        let password = a
+            .signer_p12_password
+            .clone()
+            .unwrap_or_else(|| String::new().into());
+        SignerSource::P12 {
+            path: p12.clone(),
+            password,
+        }
     } else if let (Some(cert), Some(key)) = (&a.signer_cert, &a.signer_key) {
-        SignerSource::Pem { cert: cert.clone(), key: key.clone(), key_password: a.signer_key_password.clone() }
+        SignerSource::Pem {
+            cert: cert.clone(),
+            key: key.clone(),
+            key_password: a.signer_key_password.clone(),
+        }
     } else {
         if !dev.signer_cert.exists() && !dev.signer_key.exists() && a.wwdr_cert.is_none() {
             let pass_type_id = a.pass_type_id.as_deref().unwrap_or(DEV_PASS_TYPE_ID);
@@ -103,9 +129,19 @@ fn load_signer(settings: &Settings) -> anyhow::Result<Signer> {
                 .context("writing development certificates")?;
             tracing::warn!(certs.dir = %settings.certs_dir.display(), "no Apple signer configured: generated DEVELOPMENT certificates");
         }
-        SignerSource::Pem { cert: dev.signer_cert.clone(), key: dev.signer_key.clone(), key_password: None }
+        SignerSource::Pem {
+            cert: dev.signer_cert.clone(),
+            key: dev.signer_key.clone(),
+            key_password: None,
+        }
     };
-    let signer = Signer::load(&source, &wwdr, a.pass_type_id.as_deref(), a.team_id.as_deref(), chrono::Utc::now())?;
+    let signer = Signer::load(
+        &source,
+        &wwdr,
+        a.pass_type_id.as_deref(),
+        a.team_id.as_deref(),
+        chrono::Utc::now(),
+    )?;
     if signer.is_development() {
         tracing::warn!(
             pass_type_id = signer.pass_type_id(),
@@ -122,5 +158,7 @@ async fn bootstrap_admin_key(store: &Store, settings: &Settings) -> anyhow::Resu
     if settings.admin_key.is_some() || store.count_api_keys(Role::Admin).await? > 0 {
         return Ok(None);
     }
-    Ok(Some(create_api_key(store, "bootstrap admin", Role::Admin).await?))
+    Ok(Some(
+        create_api_key(store, "bootstrap admin", Role::Admin).await?,
+    ))
 }

@@ -125,7 +125,11 @@ fn field_json(f: &FaceField) -> Value {
 /// Each language's pass.strings: the design's text plus translations of this pass's
 /// sentences (their English text is the key, so a device in another language shows English).
 fn localized_strings(design: &Design, face: &CardFace) -> Vec<(String, Vec<u8>)> {
-    let sentences: Vec<&FaceValue> = face.fields().map(|f| &f.value).filter(|v| v.is_localized_sentence()).collect();
+    let sentences: Vec<&FaceValue> = face
+        .fields()
+        .map(|f| &f.value)
+        .filter(|v| v.is_localized_sentence())
+        .collect();
     design
         .strings
         .iter()
@@ -136,22 +140,36 @@ fn localized_strings(design: &Design, face: &CardFace) -> Vec<(String, Vec<u8>)>
             }
             for value in &sentences {
                 let (key, translated) = (value.text(Lang::En), value.text(s.lang));
-                text.push_str(&format!("\"{}\" = \"{}\";\n", strings::escape(&key), strings::escape(&translated)));
+                text.push_str(&format!(
+                    "\"{}\" = \"{}\";\n",
+                    strings::escape(&key),
+                    strings::escape(&translated)
+                ));
             }
-            (format!("{}.lproj/pass.strings", s.lang.tag()), strings::encode_utf16le(&text))
+            (
+                format!("{}.lproj/pass.strings", s.lang.tag()),
+                strings::encode_utf16le(&text),
+            )
         })
         .collect()
 }
 
 /// The complete signed pass.
-pub fn build_pkpass(signer: &Signer, design: &Design, content: &PassContent<'_>) -> Result<Vec<u8>, PassError> {
+pub fn build_pkpass(
+    signer: &Signer,
+    design: &Design,
+    content: &PassContent<'_>,
+) -> Result<Vec<u8>, PassError> {
     let pass_json = pass_json(signer, design, content);
     let lproj = localized_strings(design, content.face);
     let mut manifest = Map::new();
     for (path, sha1) in &design.image_hashes {
         manifest.insert(path.clone(), json!(sha1));
     }
-    manifest.insert("pass.json".into(), json!(hex::encode(Sha1::digest(&pass_json))));
+    manifest.insert(
+        "pass.json".into(),
+        json!(hex::encode(Sha1::digest(&pass_json))),
+    );
     for (path, bytes) in &lproj {
         manifest.insert(path.clone(), json!(hex::encode(Sha1::digest(bytes))));
     }

@@ -64,7 +64,9 @@ pub fn parse(text: &str) -> Result<HashMap<String, String>, String> {
         let after = after.strip_prefix('=').ok_or("expected `=` after a key")?;
         let (value, after) = quoted(skip_space_and_comments(after)?)?;
         let after = skip_space_and_comments(after)?;
-        rest = after.strip_prefix(';').ok_or("expected `;` after a value")?;
+        rest = after
+            .strip_prefix(';')
+            .ok_or("expected `;` after a value")?;
         entries.insert(key, value);
     }
 }
@@ -109,7 +111,11 @@ mod tests {
 
     #[test]
     fn strings_round_trip_through_escape_encode_and_parse() {
-        let text = format!("/* c */\n\"{}\" = \"{}\";\n// x\n\"b\"=\"c\";", escape("a \"q\"\n"), escape("x\\y"));
+        let text = format!(
+            "/* c */\n\"{}\" = \"{}\";\n// x\n\"b\"=\"c\";",
+            escape("a \"q\"\n"),
+            escape("x\\y")
+        );
         let bytes = encode_utf16le(&text);
         let decoded = decode(&bytes).expect("decodes");
         let map = parse(&decoded).expect("parses");

@@ -50,9 +50,12 @@ pub struct Design {
     pub image_hashes: Vec<(String, String)>,
     pub strings: Vec<DesignStrings>,
     /// The images as a zip of stored entries, parsed once and cloned per pass.
-    pub images_zip: ZipArchive<Cursor<Arc<[u8]>>>,
+    pub images_zip: SharedZip,
     pub images_bytes: usize,
 }
+
+/// A zip held in memory, parsed once and cloned cheaply (the bytes are shared).
+pub type SharedZip = ZipArchive<Cursor<Arc<[u8]>>>;
 
 /// Every design of the templates folder, by name.
 #[derive(Debug, Clone, Default)]
@@ -74,7 +77,10 @@ impl Designs {
             }
         }
         if !by_name.contains_key("default") {
-            return Err(DesignError::Invalid(shown, "no `default` design folder".into()));
+            return Err(DesignError::Invalid(
+                shown,
+                "no `default` design folder".into(),
+            ));
         }
         Ok(Designs { by_name })
     }
@@ -99,7 +105,8 @@ impl Design {
                 let file = format!("{image}{scale}.png");
                 let path = dir.join(&file);
                 if path.is_file() {
-                    let bytes = read_limited(&path).map_err(|e| DesignError::Io(shown.clone(), e))?;
+                    let bytes =
+                        read_limited(&path).map_err(|e| DesignError::Io(shown.clone(), e))?;
                     if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
                         return Err(invalid(format!("{file} is not a PNG")));
                     }
@@ -111,9 +118,20 @@ impl Design {
             return Err(invalid("icon.png is required".into()));
         }
         let strings = load_strings(dir).map_err(&invalid)?;
-        let (images_zip, images_bytes) = pack(&images).map_err(|e| DesignError::Zip(name.clone(), e))?;
-        let image_hashes = images.iter().map(|(f, b)| (f.clone(), hex::encode(Sha1::digest(b)))).collect();
-        Ok(Design { name, skeleton, image_hashes, strings, images_zip, images_bytes })
+        let (images_zip, images_bytes) =
+            pack(&images).map_err(|e| DesignError::Zip(name.clone(), e))?;
+        let image_hashes = images
+            .iter()
+            .map(|(f, b)| (f.clone(), hex::encode(Sha1::digest(b))))
+            .collect();
+        Ok(Design {
+            name,
+            skeleton,
+            image_hashes,
+            strings,
+            images_zip,
+            images_bytes,
+        })
     }
 
     /// The design's translation of `key` in `lang`, if it has one.
@@ -126,7 +144,10 @@ impl Design {
 fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
     let len = std::fs::metadata(path)?.len();
     if len > MAX_FILE_BYTES {
-        return Err(std::io::Error::other(format!("{} is larger than {MAX_FILE_BYTES} bytes", path.display())));
+        return Err(std::io::Error::other(format!(
+            "{} is larger than {MAX_FILE_BYTES} bytes",
+            path.display()
+        )));
     }
     std::fs::read(path)
 }
@@ -148,14 +169,21 @@ fn load_strings(dir: &Path) -> Result<Vec<DesignStrings>, String> {
             continue;
         }
         let bytes = read_limited(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let text = strings::decode(&bytes).ok_or_else(|| format!("{}: not UTF-8 or UTF-16 text", path.display()))?;
+        let text = strings::decode(&bytes)
+            .ok_or_else(|| format!("{}: not UTF-8 or UTF-16 text", path.display()))?;
         let entries = strings::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        out.push(DesignStrings { lang, text, entries });
+        out.push(DesignStrings {
+            lang,
+            text,
+            entries,
+        });
     }
     Ok(out)
 }
 
-fn pack(images: &[(String, Vec<u8>)]) -> Result<(ZipArchive<Cursor<Arc<[u8]>>>, usize), zip::result::ZipError> {
+fn pack(
+    images: &[(String, Vec<u8>)],
+) -> Result<(SharedZip, usize), zip::result::ZipError> {
     let total: usize = images.iter().map(|(_, b)| b.len()).sum();
     let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(total + 4096)));
     let options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);

@@ -172,7 +172,6 @@ impl<'de> Deserialize<'de> for Color {
 #[serde(deny_unknown_fields)]
 pub struct Branding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    
     pub background_color: Option<Color>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub foreground_color: Option<Color>,

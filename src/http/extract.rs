@@ -24,7 +24,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
         if !json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -39,7 +43,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppJson<T> {
 
 fn body_error(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is larger than this service accepts")
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body is larger than this service accepts",
+        )
     } else {
         ApiError::new(rejection.status(), "bad_request", rejection.body_text())
     }
@@ -52,7 +60,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if !inner.is_data() {
-            return ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {inner}"));
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the body is not valid JSON: {inner}"),
+            );
         }
         let message = strip_position(&inner.to_string());
         let field = match (missing_field(&message), path.as_str()) {
@@ -60,7 +72,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             (Some(name), parent) => format!("{parent}.{name}"),
             (None, p) => p.to_owned(),
         };
-        let code = if missing_field(&message).is_some() { "missing_field" } else { "invalid_field" };
+        let code = if missing_field(&message).is_some() {
+            "missing_field"
+        } else {
+            "invalid_field"
+        };
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).field(field)
     })
 }
@@ -89,7 +105,9 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for AppPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| AppPath(p.0))
-            .map_err(|e: PathRejection| ApiError::new(StatusCode::NOT_FOUND, "not_found", e.body_text()))
+            .map_err(|e: PathRejection| {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.body_text())
+            })
     }
 }
 
@@ -103,6 +121,8 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for AppQuer
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| AppQuery(q.0))
-            .map_err(|e: QueryRejection| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
+            .map_err(|e: QueryRejection| {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text())
+            })
     }
 }

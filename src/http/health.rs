@@ -9,7 +9,9 @@ use axum::routing::get;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 async fn healthz() -> &'static str {
@@ -20,6 +22,9 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     if state.store.is_ready().await {
         (StatusCode::OK, "ready")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable or migrations pending")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database unreachable or migrations pending",
+        )
     }
 }

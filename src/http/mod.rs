@@ -23,7 +23,9 @@ use crate::state::AppState;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn app(state: AppState, max_body_bytes: usize) -> Router {
-    let api = api::router().merge(openapi::router()).fallback(api_not_found);
+    let api = api::router()
+        .merge(openapi::router())
+        .fallback(api_not_found);
     Router::new()
         .merge(health::router())
         .nest("/api/v1", api)
@@ -41,5 +43,9 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
 }
 
 async fn api_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/v1/openapi.json")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see /api/v1/openapi.json",
+    )
 }

@@ -20,7 +20,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/accounts", get(list_accounts).post(create_account))
         .route("/accounts/{id}", get(get_account).patch(update_account))
-        .route("/accounts/{id}/members", get(list_members).post(create_member))
+        .route(
+            "/accounts/{id}/members",
+            get(list_members).post(create_member),
+        )
         .route("/members/{id}", get(get_member).patch(update_member))
 }
 
@@ -50,7 +53,13 @@ pub struct AccountBody {
 
 impl From<Account> for AccountBody {
     fn from(a: Account) -> Self {
-        AccountBody { id: a.id.to_string(), name: a.name, external_id: a.external_id, created_at: a.created_at, updated_at: a.updated_at }
+        AccountBody {
+            id: a.id.to_string(),
+            name: a.name,
+            external_id: a.external_id,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
     }
 }
 
@@ -106,25 +115,49 @@ impl From<Member> for MemberBody {
 
 fn conflict(e: StoreError) -> ApiError {
     match e {
-        StoreError::Conflict { field } => {
-            ApiError::conflict("conflict", format!("another record already uses this `{field}`")).field(field)
-        }
+        StoreError::Conflict { field } => ApiError::conflict(
+            "conflict",
+            format!("another record already uses this `{field}`"),
+        )
+        .field(field),
         other => other.into(),
     }
 }
 
 fn email(value: Option<&str>) -> ApiResult<Option<String>> {
-    let Some(e) = optional_text("email", value, 254)? else { return Ok(None) };
+    let Some(e) = optional_text("email", value, 254)? else {
+        return Ok(None);
+    };
     let valid = e.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !e.contains(char::is_whitespace)
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !e.contains(char::is_whitespace)
     });
-    if valid { Ok(Some(e)) } else { Err(ApiError::invalid("email", "is not an e-mail address")) }
+    if valid {
+        Ok(Some(e))
+    } else {
+        Err(ApiError::invalid("email", "is not an e-mail address"))
+    }
 }
 
 fn phone(value: Option<&str>) -> ApiResult<Option<String>> {
-    let Some(p) = optional_text("phone", value, 32)? else { return Ok(None) };
-    let valid = p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) && p.chars().any(|c| c.is_ascii_digit());
-    if valid { Ok(Some(p)) } else { Err(ApiError::invalid("phone", "may hold digits, spaces and + - ( ) . only")) }
+    let Some(p) = optional_text("phone", value, 32)? else {
+        return Ok(None);
+    };
+    let valid = p
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        && p.chars().any(|c| c.is_ascii_digit());
+    if valid {
+        Ok(Some(p))
+    } else {
+        Err(ApiError::invalid(
+            "phone",
+            "may hold digits, spaces and + - ( ) . only",
+        ))
+    }
 }
 
 pub(super) async fn load_account(state: &AppState, id: &str) -> ApiResult<Account> {
@@ -143,7 +176,11 @@ pub(super) async fn load_member(state: &AppState, id: &str) -> ApiResult<Member>
     }
 }
 
-async fn create_account(State(state): State<AppState>, _: Admin, AppJson(body): AppJson<NewAccount>) -> ApiResult<(StatusCode, AppJson<AccountBody>)> {
+async fn create_account(
+    State(state): State<AppState>,
+    _: Admin,
+    AppJson(body): AppJson<NewAccount>,
+) -> ApiResult<(StatusCode, AppJson<AccountBody>)> {
     let at = now();
     let account = Account {
         id: AccountId::generate(),
@@ -152,20 +189,40 @@ async fn create_account(State(state): State<AppState>, _: Admin, AppJson(body): 
         created_at: at,
         updated_at: at,
     };
-    state.store.insert_account(&account).await.map_err(conflict)?;
+    state
+        .store
+        .insert_account(&account)
+        .await
+        .map_err(conflict)?;
     Ok((StatusCode::CREATED, AppJson(account.into())))
 }
 
-async fn list_accounts(State(state): State<AppState>, _: Admin, AppQuery(q): AppQuery<ListQuery>) -> ApiResult<AppJson<ListPage<AccountBody>>> {
-    let page = state.store.list_accounts(q.after.as_deref(), q.limit()?).await?;
+async fn list_accounts(
+    State(state): State<AppState>,
+    _: Admin,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> ApiResult<AppJson<ListPage<AccountBody>>> {
+    let page = state
+        .store
+        .list_accounts(q.after.as_deref(), q.limit()?)
+        .await?;
     Ok(AppJson(ListPage::map(page, AccountBody::from)))
 }
 
-async fn get_account(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>) -> ApiResult<AppJson<AccountBody>> {
+async fn get_account(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+) -> ApiResult<AppJson<AccountBody>> {
     Ok(AppJson(load_account(&state, &id).await?.into()))
 }
 
-async fn update_account(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>, AppJson(body): AppJson<UpdateAccount>) -> ApiResult<AppJson<AccountBody>> {
+async fn update_account(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+    AppJson(body): AppJson<UpdateAccount>,
+) -> ApiResult<AppJson<AccountBody>> {
     let mut a = load_account(&state, &id).await?;
     let old_name = a.name.clone();
     if let Some(name) = &body.name {
@@ -175,11 +232,20 @@ async fn update_account(State(state): State<AppState>, _: Admin, AppPath(id): Ap
         a.external_id = optional_text("external_id", body.external_id.as_deref(), 100)?;
     }
     a.updated_at = now();
-    state.store.update_account(&a, a.name != old_name).await.map_err(conflict)?;
+    state
+        .store
+        .update_account(&a, a.name != old_name)
+        .await
+        .map_err(conflict)?;
     Ok(AppJson(a.into()))
 }
 
-async fn create_member(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>, AppJson(body): AppJson<NewMember>) -> ApiResult<(StatusCode, AppJson<MemberBody>)> {
+async fn create_member(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+    AppJson(body): AppJson<NewMember>,
+) -> ApiResult<(StatusCode, AppJson<MemberBody>)> {
     let account = load_account(&state, &id).await?;
     let at = now();
     let member = Member {
@@ -197,17 +263,34 @@ async fn create_member(State(state): State<AppState>, _: Admin, AppPath(id): App
     Ok((StatusCode::CREATED, AppJson(member.into())))
 }
 
-async fn list_members(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>, AppQuery(q): AppQuery<ListQuery>) -> ApiResult<AppJson<ListPage<MemberBody>>> {
+async fn list_members(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> ApiResult<AppJson<ListPage<MemberBody>>> {
     let account = load_account(&state, &id).await?;
-    let page = state.store.list_members(&account.id, q.after.as_deref(), q.limit()?).await?;
+    let page = state
+        .store
+        .list_members(&account.id, q.after.as_deref(), q.limit()?)
+        .await?;
     Ok(AppJson(ListPage::map(page, MemberBody::from)))
 }
 
-async fn get_member(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>) -> ApiResult<AppJson<MemberBody>> {
+async fn get_member(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+) -> ApiResult<AppJson<MemberBody>> {
     Ok(AppJson(load_member(&state, &id).await?.into()))
 }
 
-async fn update_member(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>, AppJson(body): AppJson<UpdateMember>) -> ApiResult<AppJson<MemberBody>> {
+async fn update_member(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+    AppJson(body): AppJson<UpdateMember>,
+) -> ApiResult<AppJson<MemberBody>> {
     let mut m = load_member(&state, &id).await?;
     let old_name = m.name.clone();
     if let Some(name) = &body.name {
@@ -226,6 +309,10 @@ async fn update_member(State(state): State<AppState>, _: Admin, AppPath(id): App
         m.external_id = optional_text("external_id", body.external_id.as_deref(), 100)?;
     }
     m.updated_at = now();
-    state.store.update_member(&m, m.name != old_name).await.map_err(conflict)?;
+    state
+        .store
+        .update_member(&m, m.name != old_name)
+        .await
+        .map_err(conflict)?;
     Ok(AppJson(m.into()))
 }

@@ -68,7 +68,8 @@ fn face_json(face: &CardFace) -> Value {
         let list: Vec<Value> = fields
             .iter()
             .map(|f| {
-                let mut v = json!({"key": f.key, "label": f.label, "value": f.value.text(Lang::En)});
+                let mut v =
+                    json!({"key": f.key, "label": f.label, "value": f.value.text(Lang::En)});
                 if let Some(m) = f.change_message {
                     v["change_message"] = json!(m);
                 }
@@ -114,16 +115,34 @@ async fn load_card(state: &AppState, id: &str) -> ApiResult<CardBundle> {
     bundle(state, state.store.get_card(&id).await).await
 }
 
-async fn issue_card(State(state): State<AppState>, _: Admin, AppJson(body): AppJson<NewCard>) -> ApiResult<(StatusCode, AppJson<CardBody>)> {
-    let program = load_program(&state, &body.program_id).await.map_err(|e| e.field("program_id"))?;
-    let member = load_member(&state, &body.member_id).await.map_err(|e| e.field("member_id"))?;
+async fn issue_card(
+    State(state): State<AppState>,
+    _: Admin,
+    AppJson(body): AppJson<NewCard>,
+) -> ApiResult<(StatusCode, AppJson<CardBody>)> {
+    let program = load_program(&state, &body.program_id)
+        .await
+        .map_err(|e| e.field("program_id"))?;
+    let member = load_member(&state, &body.member_id)
+        .await
+        .map_err(|e| e.field("member_id"))?;
     if let Some(account) = &body.account_id {
         if AccountId::parse(account).as_ref() != Some(&member.account_id) {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "member_not_in_account", "the member belongs to another account").field("member_id"));
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "member_not_in_account",
+                "the member belongs to another account",
+            )
+            .field("member_id"));
         }
     }
     if program.status == ProgramStatus::Ended {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "program_ended", "the program has ended; no new cards").field("program_id"));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "program_ended",
+            "the program has ended; no new cards",
+        )
+        .field("program_id"));
     }
     let card = insert_new_card(&state, &program.id, &member).await?;
     let bundle = state.store.card_bundle(card).await?;
@@ -132,7 +151,11 @@ async fn issue_card(State(state): State<AppState>, _: Admin, AppJson(body): AppJ
 
 /// Draws fresh random serial, token and code; a collision of those (astronomically rare) is
 /// retried, a second card of the member in the program is a 409.
-async fn insert_new_card(state: &AppState, program: &crate::domain::ids::ProgramId, member: &crate::domain::model::Member) -> ApiResult<Card> {
+async fn insert_new_card(
+    state: &AppState,
+    program: &crate::domain::ids::ProgramId,
+    member: &crate::domain::model::Member,
+) -> ApiResult<Card> {
     for _ in 0..3 {
         let at = now();
         let card = Card {
@@ -151,38 +174,62 @@ async fn insert_new_card(state: &AppState, program: &crate::domain::ids::Program
         match state.store.insert_card(&card).await {
             Ok(()) => return Ok(card),
             Err(StoreError::Conflict { field: "member_id" }) => {
-                return Err(ApiError::conflict("card_exists", "this member already has a card of this program").field("member_id"));
+                return Err(ApiError::conflict(
+                    "card_exists",
+                    "this member already has a card of this program",
+                )
+                .field("member_id"));
             }
             Err(StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::internal(&StoreError::Corrupt("card code collisions persisted".into())))
+    Err(ApiError::internal(&StoreError::Corrupt(
+        "card code collisions persisted".into(),
+    )))
 }
 
-async fn get_card(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>) -> ApiResult<AppJson<CardBody>> {
+async fn get_card(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+) -> ApiResult<AppJson<CardBody>> {
     let bundle = load_card(&state, &id).await?;
     Ok(AppJson(card_body(&state, &bundle)))
 }
 
-async fn get_card_by_code(State(state): State<AppState>, _: Admin, AppPath(code): AppPath<String>) -> ApiResult<AppJson<CardBody>> {
+async fn get_card_by_code(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(code): AppPath<String>,
+) -> ApiResult<AppJson<CardBody>> {
     let code = CardCode::parse(&code).ok_or_else(|| ApiError::not_found("card"))?;
     let bundle = bundle(&state, state.store.get_card_by_code(&code).await).await?;
     Ok(AppJson(card_body(&state, &bundle)))
 }
 
-async fn download_pass(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>) -> ApiResult<Response> {
+async fn download_pass(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+) -> ApiResult<Response> {
     let bundle = load_card(&state, &id).await?;
     let modified = bundle.card.updated_at;
     let filename = format!("card-{}.pkpass", bundle.card.code.as_str());
-    let bytes = render_pkpass(&state, bundle).await.map_err(|e| ApiError::internal(&e))?;
+    let bytes = render_pkpass(&state, bundle)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PKPASS_MEDIA_TYPE));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PKPASS_MEDIA_TYPE),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string()) {
+    if let Ok(v) = HeaderValue::from_str(&modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+    {
         headers.insert(header::LAST_MODIFIED, v);
     }
     Ok((headers, bytes).into_response())
@@ -194,26 +241,46 @@ async fn change_status(state: &AppState, id: &str, to: CardStatus) -> ApiResult<
         return Ok(AppJson(card_body(state, &bundle)));
     }
     if !bundle.card.status.can_become(to) {
-        let message = format!("a {} card cannot become {}", bundle.card.status.as_str(), to.as_str());
+        let message = format!(
+            "a {} card cannot become {}",
+            bundle.card.status.as_str(),
+            to.as_str()
+        );
         return Err(ApiError::conflict("invalid_status_change", message).field("status"));
     }
     bundle.card = match state.store.set_card_status(&bundle.card, to).await {
         Err(StoreError::Conflict { .. }) => {
-            return Err(ApiError::conflict("concurrent_change", "the card's status changed meanwhile; read it again").field("status"));
+            return Err(ApiError::conflict(
+                "concurrent_change",
+                "the card's status changed meanwhile; read it again",
+            )
+            .field("status"));
         }
         other => other?,
     };
     Ok(AppJson(card_body(state, &bundle)))
 }
 
-async fn suspend_card(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>) -> ApiResult<AppJson<CardBody>> {
+async fn suspend_card(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+) -> ApiResult<AppJson<CardBody>> {
     change_status(&state, &id, CardStatus::Suspended).await
 }
 
-async fn reactivate_card(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>) -> ApiResult<AppJson<CardBody>> {
+async fn reactivate_card(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+) -> ApiResult<AppJson<CardBody>> {
     change_status(&state, &id, CardStatus::Active).await
 }
 
-async fn revoke_card(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>) -> ApiResult<AppJson<CardBody>> {
+async fn revoke_card(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+) -> ApiResult<AppJson<CardBody>> {
     change_status(&state, &id, CardStatus::Revoked).await
 }

@@ -31,7 +31,11 @@ impl ListQuery {
         match self.limit {
             None => Ok(50),
             Some(n @ 1..=500) => Ok(n),
-            Some(_) => Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_query", "limit must be between 1 and 500")),
+            Some(_) => Err(ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "limit must be between 1 and 500",
+            )),
         }
     }
 }
@@ -46,7 +50,10 @@ pub struct ListPage<T> {
 
 impl<T> ListPage<T> {
     pub fn map<U>(page: Page<U>, f: impl Fn(U) -> T) -> Self {
-        ListPage { items: page.items.into_iter().map(f).collect(), next_after: page.next_after }
+        ListPage {
+            items: page.items.into_iter().map(f).collect(),
+            next_after: page.next_after,
+        }
     }
 }
 
@@ -57,13 +64,20 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
         return Err(ApiError::invalid(field, "must not be empty"));
     }
     if value.chars().count() > max {
-        return Err(ApiError::invalid(field, format!("must be at most {max} characters")));
+        return Err(ApiError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     Ok(value.to_owned())
 }
 
 /// Like [`text`] for optional fields; an empty string clears the value.
-pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, ApiError> {
+pub fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => text(field, v, max).map(Some),

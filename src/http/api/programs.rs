@@ -1,9 +1,9 @@
 //! `/programs`: create, list, read and update loyalty programs.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -96,8 +96,12 @@ impl From<Program> for ProgramBody {
 }
 
 fn parse_time_zone(tz: &str) -> ApiResult<Tz> {
-    tz.parse()
-        .map_err(|_| ApiError::invalid("time_zone", format!("`{tz}` is not an IANA time zone such as Europe/Berlin")))
+    tz.parse().map_err(|_| {
+        ApiError::invalid(
+            "time_zone",
+            format!("`{tz}` is not an IANA time zone such as Europe/Berlin"),
+        )
+    })
 }
 
 fn check_design(state: &AppState, design: &str) -> ApiResult<String> {
@@ -106,7 +110,10 @@ fn check_design(state: &AppState, design: &str) -> ApiResult<String> {
         None => {
             let mut known: Vec<&str> = state.designs.names().collect();
             known.sort_unstable();
-            Err(ApiError::invalid("design", format!("no design `{design}`; known: {}", known.join(", "))))
+            Err(ApiError::invalid(
+                "design",
+                format!("no design `{design}`; known: {}", known.join(", ")),
+            ))
         }
     }
 }
@@ -115,14 +122,27 @@ fn parse_rules(kind: Kind, rules: &Value) -> ApiResult<Rules> {
     Rules::parse(kind, rules).map_err(|e| ApiError::from(e.under("rules")))
 }
 
-async fn create_program(State(state): State<AppState>, _: Admin, AppJson(body): AppJson<NewProgram>) -> ApiResult<(StatusCode, AppJson<ProgramBody>)> {
+async fn create_program(
+    State(state): State<AppState>,
+    _: Admin,
+    AppJson(body): AppJson<NewProgram>,
+) -> ApiResult<(StatusCode, AppJson<ProgramBody>)> {
     let name = text("name", &body.name, 100)?;
-    let currency = Currency::parse(&body.currency)
-        .ok_or_else(|| ApiError::invalid("currency", format!("`{}` is not an active ISO 4217 code such as EUR", body.currency)))?;
+    let currency = Currency::parse(&body.currency).ok_or_else(|| {
+        ApiError::invalid(
+            "currency",
+            format!(
+                "`{}` is not an active ISO 4217 code such as EUR",
+                body.currency
+            ),
+        )
+    })?;
     let time_zone = parse_time_zone(&body.time_zone)?;
     let rules = parse_rules(body.kind, &body.rules)?;
     let design = check_design(&state, &body.design)?;
-    body.branding.validate().map_err(|e| ApiError::from(e.under("branding")))?;
+    body.branding
+        .validate()
+        .map_err(|e| ApiError::from(e.under("branding")))?;
     let at = now();
     let program = Program {
         id: ProgramId::generate(),
@@ -141,8 +161,15 @@ async fn create_program(State(state): State<AppState>, _: Admin, AppJson(body): 
     Ok((StatusCode::CREATED, AppJson(program.into())))
 }
 
-async fn list_programs(State(state): State<AppState>, _: Admin, AppQuery(q): AppQuery<ListQuery>) -> ApiResult<AppJson<ListPage<ProgramBody>>> {
-    let page = state.store.list_programs(q.after.as_deref(), q.limit()?).await?;
+async fn list_programs(
+    State(state): State<AppState>,
+    _: Admin,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> ApiResult<AppJson<ListPage<ProgramBody>>> {
+    let page = state
+        .store
+        .list_programs(q.after.as_deref(), q.limit()?)
+        .await?;
     Ok(AppJson(ListPage::map(page, ProgramBody::from)))
 }
 
@@ -154,7 +181,11 @@ pub(super) async fn load_program(state: &AppState, id: &str) -> ApiResult<Progra
     }
 }
 
-async fn get_program(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>) -> ApiResult<AppJson<ProgramBody>> {
+async fn get_program(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+) -> ApiResult<AppJson<ProgramBody>> {
     Ok(AppJson(load_program(&state, &id).await?.into()))
 }
 
@@ -163,19 +194,37 @@ fn reject_immutable(field: &str, given: Option<&Value>, current: &str) -> ApiRes
         Some(v) if v.as_str() != Some(current) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "immutable_field",
-            format!("`{field}` cannot change after a program is created; create a new program instead"),
+            format!(
+                "`{field}` cannot change after a program is created; create a new program instead"
+            ),
         )
         .field(field)),
         _ => Ok(()),
     }
 }
 
-async fn update_program(State(state): State<AppState>, _: Admin, AppPath(id): AppPath<String>, AppJson(body): AppJson<UpdateProgram>) -> ApiResult<AppJson<ProgramBody>> {
+async fn update_program(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+    AppJson(body): AppJson<UpdateProgram>,
+) -> ApiResult<AppJson<ProgramBody>> {
     let mut p = load_program(&state, &id).await?;
     reject_immutable("kind", body.kind.as_ref(), p.kind().as_str())?;
     reject_immutable("currency", body.currency.as_ref(), p.currency.code())?;
-    reject_immutable("balance_scope", body.balance_scope.as_ref(), p.balance_scope.as_str())?;
-    let before = (p.name.clone(), p.rules.clone(), p.time_zone, p.design.clone(), p.branding.clone(), p.status);
+    reject_immutable(
+        "balance_scope",
+        body.balance_scope.as_ref(),
+        p.balance_scope.as_str(),
+    )?;
+    let before = (
+        p.name.clone(),
+        p.rules.clone(),
+        p.time_zone,
+        p.design.clone(),
+        p.branding.clone(),
+        p.status,
+    );
     if let Some(name) = &body.name {
         p.name = text("name", name, 100)?;
     }
@@ -189,13 +238,22 @@ async fn update_program(State(state): State<AppState>, _: Admin, AppPath(id): Ap
         p.design = check_design(&state, design)?;
     }
     if let Some(branding) = body.branding {
-        branding.validate().map_err(|e| ApiError::from(e.under("branding")))?;
+        branding
+            .validate()
+            .map_err(|e| ApiError::from(e.under("branding")))?;
         p.branding = branding;
     }
     if let Some(status) = body.status {
         p.status = status;
     }
-    let after = (p.name.clone(), p.rules.clone(), p.time_zone, p.design.clone(), p.branding.clone(), p.status);
+    let after = (
+        p.name.clone(),
+        p.rules.clone(),
+        p.time_zone,
+        p.design.clone(),
+        p.branding.clone(),
+        p.status,
+    );
     if before != after {
         p.updated_at = now();
         state.store.update_program(&p, true).await?;

@@ -1,0 +1,206 @@
+//! The command line: `serve`, `migrate`, `dev-certs`, `verify` and `api-key`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::apple::devcerts::{DevCertPaths, write_dev_certs};
+use crate::apple::verify::{VerifyOptions, verify_pkpass};
+use crate::config::Settings;
+use crate::startup::{Application, DEV_PASS_TYPE_ID, DEV_TEAM_ID};
+use crate::store::{Role, Store};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "walletcards",
+    version,
+    about = "Signed Apple Wallet loyalty cards for B2B suppliers"
+)]
+pub struct Cli {
+    /// A TOML configuration file; `WALLETCARDS_*` variables override it.
+    #[arg(long, global = true, env = "WALLETCARDS_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the service (migrations first; development certificates on first start).
+    Serve,
+    /// Applies database migrations and exits.
+    Migrate,
+    /// Writes development certificates (a test root, a Pass Type ID certificate, a Google
+    /// service account) that passes can be signed with but no device will install.
+    DevCerts {
+        /// Folder to write into (default: the configured certs folder, `./certs`).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long, default_value = DEV_PASS_TYPE_ID)]
+        pass_type_id: String,
+        #[arg(long, default_value = DEV_TEAM_ID)]
+        team_id: String,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Checks a .pkpass against the validator checklist; exits 1 when an E check fails.
+    Verify {
+        file: PathBuf,
+        /// Also trust this WWDR certificate (PEM); repeatable. The configured WWDR
+        /// (`certs/apple/wwdr.pem` by default) is trusted when it exists.
+        #[arg(long)]
+        wwdr: Vec<PathBuf>,
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Creates an API key and prints it once.
+    ApiKey {
+        #[arg(long, value_parser = ["admin", "desk", "erp-webhook"])]
+        role: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// Runs the command line; the binary's `main` only calls this.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    crate::telemetry::init(settings.log_format);
+    match cli.command {
+        Command::Serve => serve(&settings).await?,
+        Command::Migrate => {
+            let store = Store::connect(&settings.database_url(), 1).await?;
+            store.migrate().await?;
+            println!("migrations applied to {}", store_kind(&settings));
+        }
+        Command::DevCerts {
+            dir,
+            pass_type_id,
+            team_id,
+            force,
+        } => {
+            let dir = dir.unwrap_or_else(|| settings.certs_dir.clone());
+            let paths = write_dev_certs(&dir, &pass_type_id, &team_id, force)?;
+            print_dev_certs(&paths);
+        }
+        Command::Verify { file, wwdr, json } => return verify(&settings, &file, &wwdr, json),
+        Command::ApiKey { role, name } => {
+            let store = Store::connect(&settings.database_url(), 1).await?;
+            store.migrate().await?;
+            let role = Role::parse(&role).context("unknown role")?;
+            let key = crate::http::auth::create_api_key(&store, &name, role).await?;
+            println!("{key}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn store_kind(settings: &Settings) -> &'static str {
+    if settings.database_url().starts_with("sqlite:") {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    }
+}
+
+async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    let addr = app.local_addr()?;
+    tracing::info!(listen = %addr, public_url = app.public_url(), database = store_kind(settings), "walletcards is serving");
+    println!(
+        "walletcards is listening on http://{addr} (public URL {})",
+        app.public_url()
+    );
+    match &app.created_admin_key {
+        Some(key) => println!(
+            "\nBootstrap admin API key (shown once, store it now):\n\n    {key}\n\nUse it as `Authorization: Bearer <key>` on {}/api/v1/…\n",
+            app.public_url()
+        ),
+        None if settings.admin_key.is_some() => {
+            println!("admin API key: the one in WALLETCARDS_ADMIN_KEY")
+        }
+        None => println!(
+            "admin API key: created at first start; make another with `walletcards api-key --role admin --name <who>`"
+        ),
+    }
+    let shutdown = CancellationToken::new();
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        trigger.cancel();
+    });
+    app.run_until(shutdown).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn print_dev_certs(paths: &DevCertPaths) {
+    println!("development certificates written (they sign passes no device will install):");
+    for (what, p) in [
+        ("WWDR-like test root", &paths.wwdr_cert),
+        ("its key", &paths.wwdr_key),
+        ("Pass Type ID certificate", &paths.signer_cert),
+        ("its key", &paths.signer_key),
+        ("Google service account", &paths.google_service_account),
+    ] {
+        println!("  {what:<26} {}", p.display());
+    }
+}
+
+fn verify(
+    settings: &Settings,
+    file: &Path,
+    wwdr: &[PathBuf],
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut trusted = Vec::new();
+    let configured = settings
+        .apple
+        .wwdr_cert
+        .clone()
+        .unwrap_or_else(|| DevCertPaths::in_dir(&settings.certs_dir).wwdr_cert);
+    let extra = configured.is_file().then_some(configured);
+    for path in wwdr.iter().chain(extra.as_ref()) {
+        let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let certs = openssl::x509::X509::stack_from_pem(&pem)
+            .with_context(|| format!("{} holds no PEM certificate", path.display()))?;
+        trusted.extend(certs);
+    }
+    let report = verify_pkpass(
+        &bytes,
+        &VerifyOptions {
+            trusted_wwdr: trusted,
+            now: chrono::Utc::now(),
+        },
+    );
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render_text());
+    }
+    Ok(if report.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
