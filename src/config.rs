@@ -123,9 +123,21 @@ pub enum ConfigError {
 }
 
 impl Settings {
+    /// The built-in defaults alone, for callers (tests, embedders) that layer their own values.
+    pub fn defaults() -> Figment {
+        Figment::from(Serialized::defaults(DEFAULTS))
+    }
+
+    /// Extracts and validates settings from any layering of providers.
+    pub fn from_figment(figment: Figment) -> Result<Settings, ConfigError> {
+        let settings: Settings = figment.extract().map_err(describe_figment_error)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
     /// Reads defaults, then the TOML file if given, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
-        let mut figment = Figment::from(Serialized::defaults(DEFAULTS));
+        let mut figment = Self::defaults();
         if let Some(path) = file {
             if !path.is_file() {
                 return Err(ConfigError::File {
@@ -135,10 +147,7 @@ impl Settings {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        let figment = figment.merge(Env::prefixed("WALLETCARDS_").split("__"));
-        let settings: Settings = figment.extract().map_err(describe_figment_error)?;
-        settings.validate()?;
-        Ok(settings)
+        Self::from_figment(figment.merge(Env::prefixed("WALLETCARDS_").split("__")))
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -272,7 +281,10 @@ fn describe_figment_error(e: figment::Error) -> ConfigError {
 }
 
 #[cfg(test)]
-#[expect(clippy::result_large_err, reason = "figment::Jail's closures return figment::Error")]
+#[expect(
+    clippy::result_large_err,
+    reason = "figment::Jail's closures return figment::Error"
+)]
 mod tests {
     use super::*;
 

@@ -1,0 +1,264 @@
+//! `spawn_app()`: the real application on an ephemeral port, with its own database (a SQLite
+//! file, or a fresh PostgreSQL database dropped afterwards), its own development certificates
+//! and a bootstrap admin key; plus a reqwest client and helpers that read as the API does.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tokio_util::sync::CancellationToken;
+use walletcards::config::Settings;
+use walletcards::startup::Application;
+
+/// The PostgreSQL server tests create their databases on; override with `TEST_POSTGRES_URL`.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one `#[tokio::test]` per engine for each named `async fn(Engine)`.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $name() { super::$name($crate::common::Engine::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test] async fn $name() { super::$name($crate::common::Engine::Postgres).await } )*
+        }
+    };
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub admin_key: String,
+    pub client: reqwest::Client,
+    pub certs_dir: PathBuf,
+    pub engine: Engine,
+    shutdown: CancellationToken,
+    server: Option<tokio::task::JoinHandle<()>>,
+    postgres: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+fn postgres_url() -> String {
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+/// A fresh database on the test PostgreSQL server; fails loudly when it is not running.
+async fn create_postgres_database() -> (String, String) {
+    let base = postgres_url();
+    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is not reachable at {base}: {e}\n\
+             Start it with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
+             or point TEST_POSTGRES_URL at a server where this user may CREATE DATABASE."
+        )
+    });
+    let name = format!("wct_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("CREATE DATABASE");
+    let mut url = url::Url::parse(&base).expect("TEST_POSTGRES_URL is a URL");
+    url.set_path(&name);
+    (url.to_string(), name)
+}
+
+pub async fn spawn_app(engine: Engine) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (database_url, postgres) = match engine {
+        Engine::Sqlite => (
+            format!("sqlite://{}", dir.path().join("wc.db").display()),
+            None,
+        ),
+        Engine::Postgres => {
+            let (url, name) = create_postgres_database().await;
+            (url, Some((postgres_url(), name)))
+        }
+    };
+    let certs_dir = dir.path().join("certs");
+    let figment = Settings::defaults()
+        .merge(("bind", "127.0.0.1:0"))
+        .merge(("database_url", database_url))
+        .merge(("database_max_connections", 4))
+        .merge(("data_dir", dir.path().join("data")))
+        .merge(("certs_dir", certs_dir.clone()))
+        .merge((
+            "templates_dir",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/pass_templates"),
+        ))
+        .merge(("max_body_bytes", 64 * 1024));
+    let settings = Settings::from_figment(figment).expect("test settings are valid");
+    let app = Application::build(&settings).await.expect("app builds");
+    let admin_key = app
+        .created_admin_key
+        .clone()
+        .expect("first start creates an admin key");
+    let base = format!("http://{}", app.local_addr().expect("bound"));
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        app.run_until(stop).await.expect("server runs");
+    });
+    TestApp {
+        base,
+        admin_key,
+        client: reqwest::Client::new(),
+        certs_dir,
+        engine,
+        shutdown,
+        server: Some(server),
+        postgres,
+        _dir: dir,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        let Some((base, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, so the clean-up gets a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                if let Ok(mut c) = sqlx::PgConnection::connect(&base).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut c)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(&self.admin_key)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&self.admin_key)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(&self.admin_key)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// POSTs and returns the JSON body, asserting the status.
+    pub async fn post_ok(&self, path: &str, body: &Value, status: StatusCode) -> Value {
+        let r = self.post(path, body).await;
+        assert_status(r, status).await
+    }
+
+    pub async fn get_ok(&self, path: &str) -> Value {
+        assert_status(self.get(path).await, StatusCode::OK).await
+    }
+
+    pub async fn create_program(&self, kind: &str) -> Value {
+        self.post_ok("/programs", &program_body(kind), StatusCode::CREATED)
+            .await
+    }
+
+    pub async fn create_account(&self, name: &str) -> Value {
+        self.post_ok("/accounts", &json!({"name": name}), StatusCode::CREATED)
+            .await
+    }
+
+    pub async fn create_member(&self, account_id: &str, name: &str) -> Value {
+        let body = json!({"name": name, "role": "director", "email": format!("{}@example.test", name.to_lowercase().replace(' ', "."))});
+        self.post_ok(
+            &format!("/accounts/{account_id}/members"),
+            &body,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
+    /// A program of `kind`, a company, a decision-maker and the card issued to them.
+    pub async fn issue_card(&self, kind: &str) -> Value {
+        let program = self.create_program(kind).await;
+        let account = self.create_account("Acme GmbH").await;
+        let member = self.create_member(id(&account), "Anna Petrova").await;
+        let body = json!({"program_id": id(&program), "member_id": id(&member)});
+        self.post_ok("/cards", &body, StatusCode::CREATED).await
+    }
+}
+
+pub fn id(v: &Value) -> &str {
+    v["id"].as_str().expect("has an id")
+}
+
+pub async fn assert_status(r: Response, status: StatusCode) -> Value {
+    let got = r.status();
+    let text = r.text().await.expect("body");
+    assert_eq!(got, status, "body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// A valid program body per kind, as in loyalty-rules.md's worked examples.
+pub fn program_body(kind: &str) -> Value {
+    let rules = match kind {
+        "discount" => json!({"percent_bps": 500}),
+        "cumulative_discount" => json!({"window": "lifetime", "tiers": [
+            {"name": "Base", "min_spend_minor": 0, "percent_bps": 300},
+            {"name": "Silver", "min_spend_minor": 1_000_000, "percent_bps": 500},
+            {"name": "Gold", "min_spend_minor": 5_000_000, "percent_bps": 700}]}),
+        "cashback" => {
+            json!({"percent_bps": 300, "min_order_minor": 10_000, "max_redeem_share_bps": 5_000, "expiry_days": 365})
+        }
+        "stamp" => {
+            json!({"stamps_required": 5, "min_order_minor": 50_000, "reward": "Free delivery"})
+        }
+        other => panic!("unknown kind {other}"),
+    };
+    json!({
+        "name": format!("Partner {kind}"),
+        "kind": kind,
+        "currency": "EUR",
+        "time_zone": "Europe/Berlin",
+        "balance_scope": "account",
+        "rules": rules,
+        "branding": {"background_color": "#16345c", "logo_text": "Acme Supply"}
+    })
+}
+
+pub const KINDS: [&str; 4] = ["discount", "cumulative_discount", "cashback", "stamp"];
