@@ -181,9 +181,7 @@ fn load_strings(dir: &Path) -> Result<Vec<DesignStrings>, String> {
     Ok(out)
 }
 
-fn pack(
-    images: &[(String, Vec<u8>)],
-) -> Result<(SharedZip, usize), zip::result::ZipError> {
+fn pack(images: &[(String, Vec<u8>)]) -> Result<(SharedZip, usize), zip::result::ZipError> {
     let total: usize = images.iter().map(|(_, b)| b.len()).sum();
     let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(total + 4096)));
     let options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
