@@ -209,6 +209,15 @@ async fn malformed_oversized_and_non_json_bodies_get_their_status_and_store_noth
     assert_eq!(form.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let unknown = assert_status(app.get("/no-such-thing").await, StatusCode::NOT_FOUND).await;
     assert_eq!(unknown["error"]["code"], "not_found");
+    let delete = app
+        .client
+        .delete(app.url("/programs"))
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .expect("request");
+    let wrong_method = assert_status(delete, StatusCode::METHOD_NOT_ALLOWED).await;
+    assert_eq!(wrong_method["error"]["code"], "method_not_allowed");
     assert_eq!(count(&app, "/programs").await, 0);
 }
 
@@ -353,6 +362,21 @@ async fn program_changes_give_its_cards_a_new_version_and_immutable_fields_stay(
     let after = app.get_ok(&format!("/cards/{}", id(&card))).await;
     assert_eq!(after["version"], 2);
     assert_eq!(after["face"]["back"][1]["value"], "Partner Plus");
+    let r = app.patch(&program_path, &json!({"status": "ended"})).await;
+    assert_eq!(assert_status(r, StatusCode::OK).await["status"], "ended");
+    let unchanged = app.get_ok(&format!("/cards/{}", id(&card))).await;
+    assert_eq!(
+        unchanged["version"], 2,
+        "the status of a program is not on its cards"
+    );
+    let member = app
+        .create_member(card["account_id"].as_str().expect("account"), "Boris")
+        .await;
+    let late = json!({"program_id": card["program_id"], "member_id": id(&member)});
+    let refused = app
+        .post_ok("/cards", &late, StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    assert_eq!(refused["error"]["code"], "program_ended");
 }
 
 async fn companies_and_decision_makers_are_validated_and_unique_where_it_matters(engine: Engine) {

@@ -25,7 +25,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn app(state: AppState, max_body_bytes: usize) -> Router {
     let api = api::router()
         .merge(openapi::router())
-        .fallback(api_not_found);
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(api_method_not_allowed);
     Router::new()
         .merge(health::router())
         .nest("/api/v1", api)
@@ -47,5 +48,13 @@ async fn api_not_found() -> ApiError {
         StatusCode::NOT_FOUND,
         "not_found",
         "no such endpoint; see /api/v1/openapi.json",
+    )
+}
+
+async fn api_method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method; see /api/v1/openapi.json",
     )
 }

@@ -189,6 +189,17 @@ async fn get_program(
     Ok(AppJson(load_program(&state, &id).await?.into()))
 }
 
+/// What of a program its cards show; a change of it gives every card a new version.
+fn shown_on_cards(p: &Program) -> (String, Rules, Tz, String, Branding) {
+    (
+        p.name.clone(),
+        p.rules.clone(),
+        p.time_zone,
+        p.design.clone(),
+        p.branding.clone(),
+    )
+}
+
 fn reject_immutable(field: &str, given: Option<&Value>, current: &str) -> ApiResult<()> {
     match given {
         Some(v) if v.as_str() != Some(current) => Err(ApiError::new(
@@ -217,14 +228,7 @@ async fn update_program(
         body.balance_scope.as_ref(),
         p.balance_scope.as_str(),
     )?;
-    let before = (
-        p.name.clone(),
-        p.rules.clone(),
-        p.time_zone,
-        p.design.clone(),
-        p.branding.clone(),
-        p.status,
-    );
+    let (face_before, status_before) = (shown_on_cards(&p), p.status);
     if let Some(name) = &body.name {
         p.name = text("name", name, 100)?;
     }
@@ -246,17 +250,10 @@ async fn update_program(
     if let Some(status) = body.status {
         p.status = status;
     }
-    let after = (
-        p.name.clone(),
-        p.rules.clone(),
-        p.time_zone,
-        p.design.clone(),
-        p.branding.clone(),
-        p.status,
-    );
-    if before != after {
+    let cards_change = shown_on_cards(&p) != face_before;
+    if cards_change || p.status != status_before {
         p.updated_at = now();
-        state.store.update_program(&p, true).await?;
+        state.store.update_program(&p, cards_change).await?;
     }
     Ok(AppJson(p.into()))
 }
