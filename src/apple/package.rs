@@ -125,31 +125,24 @@ fn field_json(f: &FaceField) -> Value {
 /// Each language's pass.strings: the design's text plus translations of this pass's
 /// sentences (their English text is the key, so a device in another language shows English).
 fn localized_strings(design: &Design, face: &CardFace) -> Vec<(String, Vec<u8>)> {
-    let sentences: Vec<&FaceValue> = face
+    let sentences: Vec<(&FaceValue, String)> = face
         .fields()
         .map(|f| &f.value)
         .filter(|v| v.is_localized_sentence())
+        .map(|v| (v, strings::escape(&v.text(Lang::En))))
         .collect();
     design
         .strings
         .iter()
         .map(|s| {
-            let mut text = s.text.clone();
-            if !text.ends_with('\n') {
-                text.push('\n');
+            let mut lines = String::new();
+            for (value, key) in &sentences {
+                let translated = strings::escape(&value.text(s.lang));
+                lines.push_str(&format!("\"{key}\" = \"{translated}\";\n"));
             }
-            for value in &sentences {
-                let (key, translated) = (value.text(Lang::En), value.text(s.lang));
-                text.push_str(&format!(
-                    "\"{}\" = \"{}\";\n",
-                    strings::escape(&key),
-                    strings::escape(&translated)
-                ));
-            }
-            (
-                format!("{}.lproj/pass.strings", s.lang.tag()),
-                strings::encode_utf16le(&text),
-            )
+            let mut bytes = s.utf16.clone();
+            strings::append_utf16le(&mut bytes, &lines);
+            (format!("{}.lproj/pass.strings", s.lang.tag()), bytes)
         })
         .collect()
 }

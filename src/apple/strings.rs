@@ -44,10 +44,16 @@ pub fn escape(s: &str) -> String {
 pub fn encode_utf16le(text: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(2 + text.len() * 2);
     out.extend_from_slice(&[0xFF, 0xFE]);
+    append_utf16le(&mut out, text);
+    out
+}
+
+/// Appends text as UTF-16 LE (no byte-order mark) to already encoded bytes.
+pub fn append_utf16le(out: &mut Vec<u8>, text: &str) {
+    out.reserve(text.len() * 2);
     for unit in text.encode_utf16() {
         out.extend_from_slice(&unit.to_le_bytes());
     }
-    out
 }
 
 /// Parses `"key" = "value";` entries, skipping blank lines and `/* */` or `//` comments.

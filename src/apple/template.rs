@@ -37,6 +37,8 @@ pub struct DesignStrings {
     pub lang: Lang,
     /// The file's text as the designer wrote it (UTF-8), to which per-pass lines are added.
     pub text: String,
+    /// `text` (ending in a newline) encoded once as UTF-16 LE with BOM.
+    pub utf16: Vec<u8>,
     pub entries: HashMap<String, String>,
 }
 
@@ -172,9 +174,11 @@ fn load_strings(dir: &Path) -> Result<Vec<DesignStrings>, String> {
         let text = strings::decode(&bytes)
             .ok_or_else(|| format!("{}: not UTF-8 or UTF-16 text", path.display()))?;
         let entries = strings::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let utf16 = strings::encode_utf16le(&format!("{}\n", text.trim_end()));
         out.push(DesignStrings {
             lang,
             text,
+            utf16,
             entries,
         });
     }
