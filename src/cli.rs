@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::apple::devcerts::{DevCertPaths, write_dev_certs};
 use crate::apple::verify::{VerifyOptions, verify_pkpass};
 use crate::config::Settings;
-use crate::startup::{Application, DEV_PASS_TYPE_ID, DEV_TEAM_ID};
+use crate::startup::{Application, DEV_PASS_TYPE_ID, DEV_TEAM_ID, configured_wwdr};
 use crate::store::{Role, Store};
 
 #[derive(Debug, Parser)]
@@ -174,11 +174,7 @@ fn verify(
 ) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let mut trusted = Vec::new();
-    let configured = settings
-        .apple
-        .wwdr_cert
-        .clone()
-        .unwrap_or_else(|| DevCertPaths::in_dir(&settings.certs_dir).wwdr_cert);
+    let configured = configured_wwdr(settings);
     let extra = configured.is_file().then_some(configured);
     for path in wwdr.iter().chain(extra.as_ref()) {
         let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;

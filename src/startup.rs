@@ -105,7 +105,7 @@ impl Application {
 fn load_signer(settings: &Settings) -> anyhow::Result<Signer> {
     let a = &settings.apple;
     let dev = DevCertPaths::in_dir(&settings.certs_dir);
-    let wwdr = a.wwdr_cert.clone().unwrap_or_else(|| dev.wwdr_cert.clone());
+    let wwdr = configured_wwdr(settings);
     let source = if let Some(p12) = &a.signer_p12 {
         let password = a
             .signer_p12_password
@@ -150,6 +150,12 @@ fn load_signer(settings: &Settings) -> anyhow::Result<Signer> {
         );
     }
     Ok(signer)
+}
+
+/// The WWDR certificate the service signs with: the configured one, else the certs folder's.
+pub fn configured_wwdr(settings: &Settings) -> std::path::PathBuf {
+    let default = || DevCertPaths::in_dir(&settings.certs_dir).wwdr_cert;
+    settings.apple.wwdr_cert.clone().unwrap_or_else(default)
 }
 
 /// Makes sure an admin can get in: the key from `WALLETCARDS_ADMIN_KEY` works as is; without

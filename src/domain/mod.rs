@@ -40,6 +40,17 @@ impl FieldError {
         }
     }
 
+    /// From a serde error at `path` (as `serde_path_to_error` prints it, `.` for the root).
+    /// serde reports a missing field at its parent, so the name from the message is appended.
+    pub fn from_serde(path: &str, message: String) -> Self {
+        let parent = if path == "." { "" } else { path };
+        match rules::missing_field(&message).map(str::to_owned) {
+            Some(name) if parent.is_empty() => Self::with_code("missing_field", name, message),
+            Some(name) => Self::with_code("missing_field", format!("{parent}.{name}"), message),
+            None => Self::new(parent, message),
+        }
+    }
+
     /// Prefixes the field path, e.g. `percent_bps` becomes `rules.percent_bps`.
     pub fn under(mut self, parent: &str) -> Self {
         self.field = if self.field.is_empty() {

@@ -185,16 +185,8 @@ impl Rules {
 }
 
 fn from_value<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T, FieldError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        let inner = e.into_inner().to_string();
-        match missing_field(&inner).map(str::to_owned) {
-            Some(name) if path.is_empty() => FieldError::new(name, inner),
-            Some(name) => FieldError::new(format!("{path}.{name}"), inner),
-            None => FieldError::new(path, inner),
-        }
-    })
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| FieldError::from_serde(&e.path().to_string(), e.into_inner().to_string()))
 }
 
 /// serde reports a missing field at its parent; the name is in the message.

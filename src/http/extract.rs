@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::domain::rules::missing_field;
+use crate::domain::FieldError;
 use crate::error::ApiError;
 
 /// A JSON request body or response.
@@ -67,17 +67,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             );
         }
         let message = strip_position(&inner.to_string());
-        let field = match (missing_field(&message), path.as_str()) {
-            (Some(name), ".") => name.to_owned(),
-            (Some(name), parent) => format!("{parent}.{name}"),
-            (None, p) => p.to_owned(),
-        };
-        let code = if missing_field(&message).is_some() {
-            "missing_field"
-        } else {
-            "invalid_field"
-        };
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).field(field)
+        ApiError::from(FieldError::from_serde(&path, message))
     })
 }
 
