@@ -35,9 +35,8 @@ pub enum DesignError {
 #[derive(Debug, Clone)]
 pub struct DesignStrings {
     pub lang: Lang,
-    /// The file's text as the designer wrote it (UTF-8), to which per-pass lines are added.
-    pub text: String,
-    /// `text` (ending in a newline) encoded once as UTF-16 LE with BOM.
+    /// The file's text (ending in a newline) encoded once as UTF-16 LE with BOM; each pass
+    /// appends its own lines to a copy.
     pub utf16: Vec<u8>,
     pub entries: HashMap<String, String>,
 }
@@ -177,7 +176,6 @@ fn load_strings(dir: &Path) -> Result<Vec<DesignStrings>, String> {
         let utf16 = strings::encode_utf16le(&format!("{}\n", text.trim_end()));
         out.push(DesignStrings {
             lang,
-            text,
             utf16,
             entries,
         });
