@@ -8,6 +8,7 @@ pub mod codes;
 pub mod face;
 pub mod i18n;
 pub mod ids;
+pub mod ledger;
 pub mod model;
 pub mod money;
 pub mod rules;
