@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `dev-certs`, `verify` and `api-key`.
+//! The command line: `serve`, `migrate`, `dev-certs`, `verify`, `recompute` and `api-key`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -58,6 +58,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Applies the time-based balance changes that are due (moved windows, expired cashback
+    /// and rewards) and exits; `serve` does the same every 30 seconds.
+    Recompute,
     /// Creates an API key and prints it once.
     ApiKey {
         #[arg(long, value_parser = ["admin", "desk", "erp-webhook"])]
@@ -89,6 +92,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_dev_certs(&paths);
         }
         Command::Verify { file, wwdr, json } => return verify(&settings, &file, &wwdr, json),
+        Command::Recompute => {
+            let store = Store::connect(&settings.database_url(), 1).await?;
+            store.migrate().await?;
+            let done = crate::jobs::recompute::run_once(&store, crate::store::now()).await?;
+            println!(
+                "recomputed {} holder(s); {} card(s) changed",
+                done.holders, done.cards
+            );
+        }
         Command::ApiKey { role, name } => {
             let store = Store::connect(&settings.database_url(), 1).await?;
             store.migrate().await?;

@@ -91,7 +91,12 @@ impl Application {
         let server = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { drain.cancelled().await });
         let served = tokio::spawn(async move { server.await });
+        let recompute = tokio::spawn(crate::jobs::recompute::run(
+            self.state.store.clone(),
+            shutdown.clone(),
+        ));
         shutdown.cancelled().await;
+        let _ = recompute.await;
         match tokio::time::timeout(Duration::from_secs(10), served).await {
             Ok(joined) => joined.context("server task")?.context("serving HTTP")?,
             Err(_) => tracing::warn!("open requests did not finish within 10 s; stopping anyway"),

@@ -40,6 +40,8 @@ macro_rules! on_both_engines {
 
 pub struct TestApp {
     pub base: String,
+    /// The app's own database, for tests that drive the library beside the HTTP API.
+    pub database_url: String,
     pub admin_key: String,
     pub client: reqwest::Client,
     pub certs_dir: PathBuf,
@@ -89,7 +91,7 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     let certs_dir = dir.path().join("certs");
     let figment = Settings::defaults()
         .merge(("bind", "127.0.0.1:0"))
-        .merge(("database_url", database_url))
+        .merge(("database_url", database_url.clone()))
         .merge(("database_max_connections", 4))
         .merge(("data_dir", dir.path().join("data")))
         .merge(("certs_dir", certs_dir.clone()))
@@ -113,6 +115,7 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     });
     TestApp {
         base,
+        database_url,
         admin_key,
         client: reqwest::Client::new(),
         certs_dir,
