@@ -33,7 +33,7 @@ mod tests {
     ];
 
     /// The sources that register routes, with the prefix each router is served under.
-    const ROUTERS: [(&str, &str, &str); 6] = [
+    const ROUTERS: [(&str, &str, &str); 8] = [
         ("api/mod.rs", "/api/v1", include_str!("api/mod.rs")),
         (
             "api/programs.rs",
@@ -46,6 +46,8 @@ mod tests {
             include_str!("api/accounts.rs"),
         ),
         ("api/cards.rs", "/api/v1", include_str!("api/cards.rs")),
+        ("api/orders.rs", "/api/v1", include_str!("api/orders.rs")),
+        ("webhook.rs", "", include_str!("webhook.rs")),
         ("openapi.rs", "/api/v1", include_str!("openapi.rs")),
         ("health.rs", "", include_str!("health.rs")),
     ];
