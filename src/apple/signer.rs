@@ -4,21 +4,27 @@
 //! start-up, with an error naming the file, the setting and the fix; signing a manifest then
 //! only does the RSA operation and a little DER assembly (spec §2.3, §2.8).
 
+mod signed_data;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use openssl::error::ErrorStack;
+use openssl::md::Md;
 use openssl::nid::Nid;
-use openssl::pkcs7::{Pkcs7, Pkcs7Flags};
 use openssl::pkcs12::Pkcs12;
-use openssl::pkey::{PKey, Private};
+use openssl::pkey::{Id, PKey, Private};
+use openssl::pkey_ctx::PkeyCtx;
 use openssl::provider::Provider;
-use openssl::stack::Stack;
+use openssl::rsa::Padding;
+use openssl::sha::sha256;
 use openssl::x509::{X509, X509NameRef};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
-use x509_cert::der::{Any, Decode, Tag, Tagged};
+use x509_cert::der::{Any, Decode, Encode, Tag, Tagged};
+
+use signed_data::{KeyAlgorithm, SignedDataTemplate};
 
 /// Apple's extension carrying the pass type identifier in Pass Type ID certificates.
 pub const PASS_TYPE_ID_EXTENSION_OID: &str = "1.2.840.113635.100.6.1.16";
@@ -134,6 +140,10 @@ pub enum SignerError {
         key: ConfiguredFile,
     },
     #[error(
+        "the private key {file} is a {found} key, which cannot sign passes; Pass Type ID certificates have RSA keys (EC keys are accepted too)"
+    )]
+    UnsupportedKey { file: ConfiguredFile, found: String },
+    #[error(
         "the {role} {file} expired on {not_after} (now {now}); {}",
         renew_hint(*role)
     )]
@@ -231,10 +241,11 @@ fn crypto(context: &'static str) -> impl FnOnce(ErrorStack) -> SignerError {
 
 /// The checked signing identity, parsed once and shared (it is `Send + Sync`).
 pub struct Signer {
-    cert: X509,
     key: PKey<Private>,
-    /// Sent along in every signature so devices can build the chain to Apple's root.
-    chain: Stack<X509>,
+    algorithm: KeyAlgorithm,
+    /// The signature's fixed parts, including the signer and WWDR certificates, which are sent
+    /// along so devices can build the chain to Apple's root.
+    template: SignedDataTemplate,
     pass_type_id: String,
     team_id: String,
     not_after: DateTime<Utc>,
@@ -256,6 +267,14 @@ impl fmt::Debug for Signer {
     }
 }
 
+/// The signer certificate and its key, read and matched.
+struct Identity {
+    cert: X509,
+    key: PKey<Private>,
+    algorithm: KeyAlgorithm,
+    cert_file: ConfiguredFile,
+}
+
 /// Identity fields read from the signer certificate by the start-up checks.
 struct CertIdentity {
     pass_type_id: String,
@@ -272,7 +291,12 @@ impl Signer {
         expected_team_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Signer, SignerError> {
-        let (cert, key, cert_file) = load_identity(source)?;
+        let Identity {
+            cert,
+            key,
+            algorithm,
+            cert_file,
+        } = load_identity(source)?;
         let wwdr_file = ConfiguredFile::new(wwdr_pem, SETTING_WWDR_CERT);
         let wwdr_candidates = read_certificates(&wwdr_file)?;
         let decoded = decode(&cert, &cert_file)?;
@@ -286,48 +310,56 @@ impl Signer {
         )?;
         let wwdr = pick_issuer(&cert, &cert_file, wwdr_candidates, &wwdr_file)?;
         check_validity(CertRole::Wwdr, &wwdr_file, &decode(&wwdr, &wwdr_file)?, now)?;
-        Self::assemble(cert, key, wwdr, identity, not_after)
-    }
-
-    fn assemble(
-        cert: X509,
-        key: PKey<Private>,
-        wwdr: X509,
-        identity: CertIdentity,
-        not_after: DateTime<Utc>,
-    ) -> Result<Signer, SignerError> {
-        let development = !is_apple_wwdr_g4(&wwdr)?;
-        let mut chain = Stack::new().map_err(crypto("allocating the certificate stack"))?;
-        chain
-            .push(wwdr)
-            .map_err(crypto("allocating the certificate stack"))?;
-        let cert_pem = cert.to_pem().map_err(crypto("encoding the certificate"))?;
-        let key_pem = key
-            .private_key_to_pem_pkcs8()
-            .map_err(crypto("encoding the private key"))?;
+        let template = signed_data_template([&cert, &wwdr], &decoded, &cert_file, algorithm)?;
         Ok(Signer {
-            cert,
+            development: !is_apple_wwdr_g4(&wwdr)?,
+            cert_pem: cert.to_pem().map_err(crypto("encoding the certificate"))?,
+            key_pem: key
+                .private_key_to_pem_pkcs8()
+                .map_err(crypto("encoding the private key"))?
+                .into(),
             key,
-            chain,
+            algorithm,
+            template,
             pass_type_id: identity.pass_type_id,
             team_id: identity.team_id,
             not_after,
-            development,
             nfc_enabled: identity.nfc_enabled,
-            cert_pem,
-            key_pem: key_pem.into(),
         })
     }
 
     /// Detached PKCS#7 SignedData in DER over `manifest`: certificates = signer + WWDR, signed
-    /// attributes contentType, messageDigest (SHA-256) and exactly one signingTime.
+    /// attributes contentType, messageDigest (SHA-256) and exactly one signingTime (now).
     pub fn sign_manifest(&self, manifest: &[u8]) -> Result<Vec<u8>, SignerError> {
-        // PKCS7_sign adds contentType, messageDigest and signingTime itself; NOSMIMECAP drops
-        // the S/MIME capabilities attribute Wallet has no use for.
-        let flags = Pkcs7Flags::DETACHED | Pkcs7Flags::BINARY | Pkcs7Flags::NOSMIMECAP;
-        let signed = Pkcs7::sign(&self.cert, &self.key, &self.chain, manifest, flags)
+        self.sign_manifest_at(manifest, Utc::now())
+    }
+
+    fn sign_manifest_at(
+        &self,
+        manifest: &[u8],
+        signing_time: DateTime<Utc>,
+    ) -> Result<Vec<u8>, SignerError> {
+        let attributes = self
+            .template
+            .signed_attributes(signing_time, &sha256(manifest));
+        let signature = self
+            .sign_digest(&sha256(attributes.as_der_set()))
             .map_err(SignerError::Sign)?;
-        signed.to_der().map_err(SignerError::Sign)
+        Ok(self.template.content_info(&attributes, &signature))
+    }
+
+    /// PKCS#1 v1.5 (RSA) or ECDSA over an already computed SHA-256 digest. The context is made
+    /// per call because an OpenSSL context may not be shared between threads.
+    fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, ErrorStack> {
+        let mut ctx = PkeyCtx::new(&self.key)?;
+        ctx.sign_init()?;
+        if self.algorithm == KeyAlgorithm::Rsa {
+            ctx.set_rsa_padding(Padding::PKCS1)?;
+        }
+        ctx.set_signature_md(Md::sha256())?;
+        let mut signature = Vec::new();
+        ctx.sign_to_vec(digest, &mut signature)?;
+        Ok(signature)
     }
 
     pub fn pass_type_id(&self) -> &str {
@@ -383,9 +415,7 @@ fn is_pem(bytes: &[u8]) -> bool {
     bytes.windows(11).any(|window| window == b"-----BEGIN ")
 }
 
-fn load_identity(
-    source: &SignerSource,
-) -> Result<(X509, PKey<Private>, ConfiguredFile), SignerError> {
+fn load_identity(source: &SignerSource) -> Result<Identity, SignerError> {
     let (cert, key, cert_file, key_file) = match source {
         SignerSource::Pem {
             cert,
@@ -413,7 +443,25 @@ fn load_identity(
             key: key_file,
         });
     }
-    Ok((cert, key, cert_file))
+    let algorithm = match key.id() {
+        Id::RSA => KeyAlgorithm::Rsa,
+        Id::EC => KeyAlgorithm::Ecdsa,
+        other => {
+            let found = Nid::from_raw(other.as_raw())
+                .short_name()
+                .unwrap_or("unknown");
+            return Err(SignerError::UnsupportedKey {
+                file: key_file,
+                found: found.to_owned(),
+            });
+        }
+    };
+    Ok(Identity {
+        cert,
+        key,
+        algorithm,
+        cert_file,
+    })
 }
 
 const CERT_HINT: &str = "it must be the Pass Type ID certificate as PEM or DER (a .p12 goes in WALLETCARDS_APPLE__SIGNER_P12 instead)";
@@ -565,6 +613,32 @@ fn decode(cert: &X509, file: &ConfiguredFile) -> Result<x509_cert::Certificate, 
         hint: "the certificate does not follow DER strictly; download it again",
         detail: err.to_string(),
     })
+}
+
+/// The parts of every signature that do not change: `certificates` (signer, WWDR) and the
+/// SignerInfo's sid, the issuer and serial number of the signer (`decoded`, read from `file`).
+fn signed_data_template(
+    certificates: [&X509; 2],
+    decoded: &x509_cert::Certificate,
+    file: &ConfiguredFile,
+    algorithm: KeyAlgorithm,
+) -> Result<SignedDataTemplate, SignerError> {
+    let tbs = &decoded.tbs_certificate;
+    let sid = cms::cert::IssuerAndSerialNumber {
+        issuer: tbs.issuer.clone(),
+        serial_number: tbs.serial_number.clone(),
+    };
+    let sid = sid.to_der().map_err(|err| SignerError::Unparseable {
+        file: file.clone(),
+        expected: "well-formed DER X.509 certificate",
+        hint: "its issuer or serial number cannot be re-encoded; download it again",
+        detail: err.to_string(),
+    })?;
+    let certificates = certificates
+        .map(|c| c.to_der().map_err(crypto("encoding a certificate")))
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SignedDataTemplate::new(&certificates, &sid, algorithm))
 }
 
 fn to_chrono(time: x509_cert::time::Time) -> DateTime<Utc> {
@@ -750,6 +824,7 @@ fn name_text(name: &X509NameRef) -> String {
 mod tests {
     use std::sync::OnceLock;
 
+    use openssl::cms::{CMSOptions, CmsContentInfo};
     use openssl::pkcs7::{Pkcs7, Pkcs7Flags};
     use openssl::pkcs12::Pkcs12;
     use openssl::stack::Stack;
@@ -838,6 +913,17 @@ mod tests {
         write_pem(&leaf(tweak, &root), &keys()[1], &root)
     }
 
+    /// A good certificate for `key` instead of the shared RSA key.
+    fn files_for_key(key: &PKey<Private>) -> Files {
+        let root = root();
+        let spec = LeafSpec::new(PASS_TYPE_ID, TEAM_ID, now_ts());
+        write_pem(
+            &issue_leaf(&spec, key, &root, &keys()[0]).unwrap(),
+            key,
+            &root,
+        )
+    }
+
     fn good_signer() -> (Files, Signer) {
         let files = files_with(|_| {});
         let signer = files.load().unwrap();
@@ -894,6 +980,7 @@ mod tests {
         assert!(key.public_eq(&keys()[1]));
     }
 
+    /// Both of OpenSSL's verifiers, with the dev root as the only trust anchor.
     fn verify_in_process(signer_wwdr: &Path, signature: &[u8], manifest: &[u8]) {
         let wwdr = X509::from_pem(&std::fs::read(signer_wwdr).unwrap()).unwrap();
         let mut store = X509StoreBuilder::new().unwrap();
@@ -904,6 +991,94 @@ mod tests {
         pkcs7
             .verify(&no_extra, &store, Some(manifest), None, Pkcs7Flags::BINARY)
             .unwrap();
+        let mut cms = CmsContentInfo::from_der(signature).unwrap();
+        cms.verify(None, Some(&store), Some(manifest), None, CMSOptions::BINARY)
+            .unwrap();
+    }
+
+    /// What OpenSSL's PKCS7_sign, which signed passes before, makes for the same identity.
+    fn pkcs7_sign(files: &Files, key: &PKey<Private>, manifest: &[u8]) -> Vec<u8> {
+        let read = |path: &Path| X509::from_pem(&std::fs::read(path).unwrap()).unwrap();
+        let mut chain = Stack::new().unwrap();
+        chain.push(read(&files.wwdr)).unwrap();
+        let flags = Pkcs7Flags::DETACHED | Pkcs7Flags::BINARY | Pkcs7Flags::NOSMIMECAP;
+        let signed = Pkcs7::sign(&read(&files.cert), key, &chain, manifest, flags).unwrap();
+        signed.to_der().unwrap()
+    }
+
+    fn signed_data(signature: &[u8]) -> cms::signed_data::SignedData {
+        let info = cms::content_info::ContentInfo::from_der(signature).unwrap();
+        info.content.decode_as().unwrap()
+    }
+
+    fn signing_time(signature: &[u8]) -> DateTime<Utc> {
+        let oid = x509_cert::der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+        let signer_info = signed_data(signature).signer_infos.0.into_vec().remove(0);
+        let attrs = signer_info.signed_attrs.unwrap();
+        let attr = attrs.iter().find(|attr| attr.oid == oid).unwrap();
+        let value = attr.values.get(0).unwrap().to_der().unwrap();
+        to_chrono(x509_cert::time::Time::from_der(&value).unwrap())
+    }
+
+    /// The SignedData with the signature value emptied, to compare randomized signatures.
+    fn without_signature_value(signature: &[u8]) -> Vec<u8> {
+        let mut signed = signed_data(signature);
+        let mut infos = signed.signer_infos.0.into_vec();
+        infos[0].signature = x509_cert::der::asn1::OctetString::new(Vec::new()).unwrap();
+        signed.signer_infos = cms::signed_data::SignerInfos(infos.try_into().unwrap());
+        signed.to_der().unwrap()
+    }
+
+    #[test]
+    fn rsa_signature_is_byte_for_byte_what_pkcs7_sign_makes() {
+        let (files, signer) = good_signer();
+        let manifest = br#"{"pass.json":"0123456789abcdef0123456789abcdef01234567"}"#;
+        let reference = pkcs7_sign(&files, &keys()[1], manifest);
+        // PKCS#1 v1.5 is deterministic: the same signing time gives the same bytes.
+        let signature = signer
+            .sign_manifest_at(manifest, signing_time(&reference))
+            .unwrap();
+        assert_eq!(hex::encode(signature), hex::encode(reference));
+    }
+
+    #[test]
+    fn ec_key_signs_like_pkcs7_sign_and_verifies() {
+        use openssl::ec::{EcGroup, EcKey};
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+        let files = files_for_key(&key);
+        let signer = files.load().unwrap();
+        let manifest = b"{}";
+        let reference = pkcs7_sign(&files, &key, manifest);
+        let signature = signer
+            .sign_manifest_at(manifest, signing_time(&reference))
+            .unwrap();
+        verify_in_process(&files.wwdr, &signature, manifest);
+        assert_eq!(
+            without_signature_value(&signature),
+            without_signature_value(&reference)
+        );
+    }
+
+    #[test]
+    fn signing_time_from_2050_on_is_generalized_time_and_verifies() {
+        let (files, signer) = good_signer();
+        let at = DateTime::parse_from_rfc3339("2051-02-03T04:05:06Z").unwrap();
+        let signature = signer.sign_manifest_at(b"{}", at.to_utc()).unwrap();
+        verify_in_process(&files.wwdr, &signature, b"{}");
+        assert_eq!(signing_time(&signature), at);
+        assert_eq!(signed_attributes(&signature).len(), 3);
+    }
+
+    #[test]
+    fn key_that_is_neither_rsa_nor_ec_is_rejected() {
+        let key = PKey::generate_ed25519().unwrap();
+        let files = files_for_key(&key);
+        let err = files.load().unwrap_err();
+        assert!(
+            matches!(&err, SignerError::UnsupportedKey { found, .. } if found == "ED25519"),
+            "{err}"
+        );
     }
 
     fn signed_attributes(signature: &[u8]) -> Vec<String> {
