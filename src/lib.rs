@@ -5,6 +5,7 @@
 //! section for the module map and the dependency directions between modules.
 
 pub mod apple;
+pub mod booking;
 pub mod cli;
 pub mod config;
 pub mod domain;

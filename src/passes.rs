@@ -5,26 +5,21 @@
 use std::sync::Arc;
 
 use crate::apple::package::{PassContent, PassError, build_pkpass};
-use crate::domain::balance::Balance;
 use crate::domain::face::{CardFace, FaceInput, card_face};
 use crate::domain::model::CardStatus;
 use crate::state::AppState;
 use crate::store::CardBundle;
 
-/// The balance a card shows. Cards show their zero state until orders move them.
-pub fn balance_of(bundle: &CardBundle) -> Balance {
-    Balance::zero(&bundle.program.rules)
-}
-
-pub fn face_of(bundle: &CardBundle, balance: &Balance) -> CardFace {
+/// What the card shows in its current version, with the change message of that version.
+pub fn face_of(bundle: &CardBundle) -> CardFace {
     card_face(&FaceInput {
         program: &bundle.program,
         holder_name: &bundle.member.name,
         company_name: &bundle.account.name,
         code: &bundle.card.code,
         status: bundle.card.status,
-        balance,
-        notify: None,
+        balance: &bundle.balance,
+        notify: bundle.card.notify,
     })
 }
 
@@ -54,8 +49,7 @@ pub async fn render_pkpass(state: &AppState, bundle: CardBundle) -> Result<Vec<u
     let span = tracing::Span::current();
     let bytes = tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
-        let balance = balance_of(&bundle);
-        let face = face_of(&bundle, &balance);
+        let face = face_of(&bundle);
         let b = &bundle;
         let content = PassContent {
             serial: b.card.serial.as_str(),

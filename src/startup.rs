@@ -62,6 +62,7 @@ impl Application {
                 .admin_key
                 .as_ref()
                 .map(|k| hash_env_key(k.expose_secret())),
+            webhook_secret: settings.webhook_secret.clone().map(Arc::new),
         };
         Ok(Application {
             listener,

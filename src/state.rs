@@ -16,4 +16,6 @@ pub struct AppState {
     pub organization_name: Arc<str>,
     /// SHA-256 of the bootstrap admin key given by `WALLETCARDS_ADMIN_KEY`, if any.
     pub env_admin_key_hash: Option<[u8; 32]>,
+    /// The ERP webhook's shared secret; unset turns the webhook off.
+    pub webhook_secret: Option<Arc<secrecy::SecretString>>,
 }

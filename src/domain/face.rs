@@ -90,6 +90,28 @@ pub enum Notify {
     RewardUnlocked,
 }
 
+impl Notify {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notify::Stamp => "stamp",
+            Notify::CashbackCredit => "cashback_credit",
+            Notify::TierChange => "tier_change",
+            Notify::RewardUnlocked => "reward_unlocked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Notify> {
+        [
+            Notify::Stamp,
+            Notify::CashbackCredit,
+            Notify::TierChange,
+            Notify::RewardUnlocked,
+        ]
+        .into_iter()
+        .find(|n| n.as_str() == s)
+    }
+}
+
 /// What a card shows, by area of the pass.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CardFace {

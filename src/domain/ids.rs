@@ -70,6 +70,26 @@ id_type!(
     ApiKeyId,
     "key"
 );
+id_type!(
+    /// A booked order.
+    OrderId,
+    "ord"
+);
+id_type!(
+    /// A refund of an order.
+    RefundId,
+    "rfd"
+);
+id_type!(
+    /// A desk redemption of a reward.
+    RedemptionId,
+    "rdm"
+);
+id_type!(
+    /// A manual adjustment of a balance.
+    AdjustmentId,
+    "adj"
+);
 
 #[cfg(test)]
 mod tests {

@@ -264,6 +264,8 @@ pub struct Card {
     /// card: the pass's `Last-Modified`.
     pub updated_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    /// Why this version is worth a lock-screen message, if it is.
+    pub notify: Option<crate::domain::face::Notify>,
 }
 
 #[cfg(test)]

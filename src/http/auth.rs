@@ -29,6 +29,20 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// A caller with the admin or the desk role: order-desk staff and their terminals.
+pub struct Staff(pub Role);
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match authenticate(parts, state).await? {
+            role @ (Role::Admin | Role::Desk) => Ok(Staff(role)),
+            _ => Err(ApiError::forbidden()),
+        }
+    }
+}
+
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Role, ApiError> {
     let token = parts
         .headers

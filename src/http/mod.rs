@@ -6,6 +6,7 @@ pub mod auth;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod webhook;
 
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .method_not_allowed_fallback(api_method_not_allowed);
     Router::new()
         .merge(health::router())
+        .merge(webhook::router())
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))

@@ -5,11 +5,12 @@ use chrono::{DateTime, Utc};
 
 use super::rows::CardRow;
 use super::{Store, StoreError, StoreResult, is_unique_violation, next_card_mtime, read, write};
+use crate::domain::balance::Balance;
 use crate::domain::codes::{CardCode, SerialNumber};
 use crate::domain::ids::CardId;
 use crate::domain::model::{Account, Card, CardStatus, Member, Program};
 
-const COLUMNS: &str = "id, program_id, member_id, account_id, serial, auth_token, code, status, version, updated_at, created_at";
+const COLUMNS: &str = "id, program_id, member_id, account_id, serial, auth_token, code, status, version, updated_at, created_at, notify";
 
 /// A card with everything its face is computed from.
 #[derive(Debug, Clone)]
@@ -18,6 +19,8 @@ pub struct CardBundle {
     pub program: Program,
     pub member: Member,
     pub account: Account,
+    /// What the card shows: its holder's balance as of the holder's last change.
+    pub balance: Balance,
 }
 
 /// Gives every card matching `$column = $id` a new version inside transaction `$tx`, with one
@@ -113,18 +116,21 @@ impl Store {
         let program = self.get_program(&card.program_id).await?;
         let member = self.get_member(&card.member_id).await?;
         let account = self.get_account(&card.account_id).await?;
+        let holder = super::Holder::of(&program, &card.account_id, Some(&card.member_id));
+        let balance = self.shown_balance(&program, holder.key()).await?;
         Ok(CardBundle {
             card,
             program,
             member,
             account,
+            balance,
         })
     }
 
     /// Moves a card from `from` to `to`, as one conditional update: a concurrent change of
     /// status makes this one fail with `Conflict { field: "status" }` instead of being lost.
     pub async fn set_card_status(&self, card: &Card, to: CardStatus) -> StoreResult<Card> {
-        let sql = "UPDATE cards SET status = $3, version = version + 1, updated_at = $4 WHERE id = $1 AND status = $2";
+        let sql = "UPDATE cards SET status = $3, version = version + 1, updated_at = $4, notify = NULL WHERE id = $1 AND status = $2";
         let mtime: DateTime<Utc> = next_card_mtime(card.updated_at);
         let done = write!(self, pool => sqlx::query(sql)
             .bind(card.id.as_str())

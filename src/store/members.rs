@@ -10,6 +10,15 @@ use crate::domain::model::Member;
 const COLUMNS: &str =
     "id, account_id, name, role, email, phone, external_id, created_at, updated_at";
 
+/// The unique keys a member is found by within its account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberKey {
+    /// The ERP's contact id.
+    ExternalId,
+    /// The normalised e-mail address.
+    Email,
+}
+
 /// The form of an e-mail address that uniqueness is checked on.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
@@ -64,6 +73,26 @@ impl Store {
         let sql = format!("SELECT {COLUMNS} FROM members WHERE id = $1");
         let row: Option<MemberRow> =
             read!(self, pool => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(pool).await)?;
+        Ok(row.ok_or(StoreError::NotFound)?.into())
+    }
+
+    /// The member of `account` whose `column` (`external_id` or `email_norm`) is `value`.
+    pub async fn find_member(
+        &self,
+        account: &crate::domain::ids::AccountId,
+        column: MemberKey,
+        value: &str,
+    ) -> StoreResult<Member> {
+        let column = match column {
+            MemberKey::ExternalId => "external_id",
+            MemberKey::Email => "email_norm",
+        };
+        let sql = format!("SELECT {COLUMNS} FROM members WHERE account_id = $1 AND {column} = $2");
+        let row: Option<MemberRow> = read!(self, pool => sqlx::query_as(&sql)
+            .bind(account.as_str())
+            .bind(value)
+            .fetch_optional(pool)
+            .await)?;
         Ok(row.ok_or(StoreError::NotFound)?.into())
     }
 

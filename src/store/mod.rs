@@ -8,9 +8,11 @@
 mod accounts;
 mod api_keys;
 mod cards;
+mod ledger;
 mod members;
 mod programs;
 mod rows;
+mod tx;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -25,6 +27,11 @@ use sqlx::sqlite::{
 
 pub use api_keys::{ApiKeyRecord, Role};
 pub use cards::CardBundle;
+pub use ledger::{
+    BookError, CardRequest, CardRequestKind, CardVersion, EntryRow, Holder, HolderChange, Keyed,
+    KeyedTable, OrderRecord, RefundRecord, Target,
+};
+pub use members::MemberKey;
 pub use rows::Page;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -40,6 +40,14 @@ impl Store {
         row.ok_or(StoreError::NotFound)?.try_into()
     }
 
+    /// Every active program, in id order: the programs an order applies to by default.
+    pub async fn active_programs(&self) -> StoreResult<Vec<Program>> {
+        let sql = format!("SELECT {COLUMNS} FROM programs WHERE status = 'active' ORDER BY id");
+        let rows: Vec<ProgramRow> =
+            read!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+        rows.into_iter().map(Program::try_from).collect()
+    }
+
     pub async fn list_programs(
         &self,
         after: Option<&str>,

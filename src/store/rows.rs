@@ -138,6 +138,7 @@ pub(crate) struct CardRow {
     version: i64,
     updated_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
+    notify: Option<String>,
 }
 
 impl TryFrom<CardRow> for Card {
@@ -156,6 +157,10 @@ impl TryFrom<CardRow> for Card {
             version: r.version,
             updated_at: r.updated_at,
             created_at: r.created_at,
+            notify: r
+                .notify
+                .as_deref()
+                .and_then(crate::domain::face::Notify::parse),
         })
     }
 }

@@ -16,6 +16,9 @@ use walletcards::startup::Application;
 /// The PostgreSQL server tests create their databases on; override with `TEST_POSTGRES_URL`.
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
+/// The ERP webhook secret every test app is configured with.
+pub const WEBHOOK_SECRET: &str = "whsec_test_secret";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     Sqlite,
@@ -94,7 +97,8 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
             "templates_dir",
             concat!(env!("CARGO_MANIFEST_DIR"), "/pass_templates"),
         ))
-        .merge(("max_body_bytes", 64 * 1024));
+        .merge(("max_body_bytes", 64 * 1024))
+        .merge(("webhook_secret", WEBHOOK_SECRET));
     let settings = Settings::from_figment(figment).expect("test settings are valid");
     let app = Application::build(&settings).await.expect("app builds");
     let admin_key = app

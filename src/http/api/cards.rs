@@ -21,7 +21,7 @@ use crate::domain::model::{Card, CardStatus, ProgramStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::http::auth::Admin;
 use crate::http::extract::{AppJson, AppPath};
-use crate::passes::{balance_of, face_of, render_pkpass};
+use crate::passes::{face_of, render_pkpass};
 use crate::state::AppState;
 use crate::store::{CardBundle, StoreError, next_card_mtime, now};
 
@@ -82,8 +82,7 @@ fn face_json(face: &CardFace) -> Value {
 }
 
 fn card_body(state: &AppState, bundle: &CardBundle) -> CardBody {
-    let balance = balance_of(bundle);
-    let face = face_of(bundle, &balance);
+    let face = face_of(bundle);
     let c = &bundle.card;
     CardBody {
         id: c.id.to_string(),
@@ -97,7 +96,7 @@ fn card_body(state: &AppState, bundle: &CardBundle) -> CardBody {
         updated_at: c.updated_at,
         created_at: c.created_at,
         apple_pass_url: format!("{}/api/v1/cards/{}/pass.pkpass", state.public_url, c.id),
-        balance: serde_json::to_value(&balance).unwrap_or(Value::Null),
+        balance: serde_json::to_value(&bundle.balance).unwrap_or(Value::Null),
         face: face_json(&face),
     }
 }
@@ -170,6 +169,7 @@ async fn insert_new_card(
             version: 1,
             updated_at: next_card_mtime(DateTime::<Utc>::UNIX_EPOCH),
             created_at: at,
+            notify: None,
         };
         match state.store.insert_card(&card).await {
             Ok(()) => return Ok(card),

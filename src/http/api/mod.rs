@@ -2,6 +2,7 @@
 
 mod accounts;
 mod cards;
+mod orders;
 mod programs;
 
 use axum::Router;
@@ -16,6 +17,7 @@ pub fn router() -> Router<AppState> {
         .merge(programs::router())
         .merge(accounts::router())
         .merge(cards::router())
+        .merge(orders::router())
 }
 
 /// `?limit=&after=` of every list.
