@@ -75,32 +75,36 @@ fn localized_strings<'a>(
     face: &CardFace,
     english: &[Option<Cow<'_, str>>],
 ) -> Vec<LocalizedStrings<'a>> {
-    let sentences: Vec<(&FaceValue, String)> = face
+    // Each sentence's key, escaped and encoded once for every language.
+    let sentences: Vec<(&FaceValue, Vec<u8>)> = face
         .fields()
         .zip(english)
         .filter(|(f, _)| f.value.is_localized_sentence())
-        .filter_map(|(f, text)| Some((&f.value, strings::escape(text.as_deref()?))))
+        .filter_map(|(f, text)| {
+            let mut key = Vec::new();
+            strings::append_escaped_utf16le(&mut key, text.as_deref()?);
+            Some((&f.value, key))
+        })
         .collect();
     design
         .strings
         .iter()
         .map(|s| {
-            let mut lines = String::new();
+            let mut lines = Vec::new();
             for (value, key) in &sentences {
-                let translated = match s.lang {
-                    Lang::En => Cow::Borrowed(key.as_str()),
-                    lang => Cow::Owned(strings::escape(&value.text(lang))),
-                };
-                for part in ["\"", key, "\" = \"", &translated, "\";\n"] {
-                    lines.push_str(part);
+                strings::append_utf16le(&mut lines, "\"");
+                lines.extend_from_slice(key);
+                strings::append_utf16le(&mut lines, "\" = \"");
+                match s.lang {
+                    Lang::En => lines.extend_from_slice(key),
+                    lang => strings::append_escaped_utf16le(&mut lines, &value.text(lang)),
                 }
+                strings::append_utf16le(&mut lines, "\";\n");
             }
-            let mut utf16 = Vec::new();
-            strings::append_utf16le(&mut utf16, &lines);
-            let sha1 = s.utf16_sha1.clone().chain_update(&utf16).finalize();
+            let sha1 = s.utf16_sha1.clone().chain_update(&lines).finalize();
             LocalizedStrings {
                 design: s,
-                lines: utf16,
+                lines,
                 sha1: hex::encode(sha1),
             }
         })
