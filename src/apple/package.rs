@@ -1,18 +1,21 @@
 //! Builds a signed `.pkpass` from a card face: pass.json, per-pass localized strings, the
-//! manifest of SHA-1s, the detached signature and the zip. The design's images were hashed
-//! and packed at start, so the only real cost per pass is the signature.
+//! manifest of SHA-1s, the detached signature and the zip. The design's images and static
+//! strings were hashed and packed at start, so the only real cost per pass is the signature.
 
+mod pass_json;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
 
-use serde_json::{Map, Value, json};
 use sha1::{Digest, Sha1};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
 use super::signer::{Signer, SignerError};
 use super::strings;
-use super::template::Design;
-use crate::domain::face::{CardFace, FaceField, FaceValue};
+use super::template::{Design, DesignStrings};
+use crate::domain::face::{CardFace, FaceValue};
 use crate::domain::i18n::Lang;
 use crate::domain::model::Branding;
 
@@ -47,102 +50,63 @@ pub struct PassContent<'a> {
 
 /// pass.json for `content` on `design`, as bytes (serialized once, hashed and zipped as is).
 pub fn pass_json(signer: &Signer, design: &Design, content: &PassContent<'_>) -> Vec<u8> {
-    let mut pass: Map<String, Value> = design.skeleton.clone();
-    let mut set = |k: &str, v: Value| {
-        pass.insert(k.to_owned(), v);
-    };
-    set("formatVersion", json!(1));
-    set("passTypeIdentifier", json!(signer.pass_type_id()));
-    set("teamIdentifier", json!(signer.team_id()));
-    set("serialNumber", json!(content.serial));
-    set("organizationName", json!(content.organization_name));
-    set("description", json!(content.description));
-    set("authenticationToken", json!(content.auth_token));
-    set("webServiceURL", json!(content.web_service_url));
-    set(
-        "barcodes",
-        json!([{
-            "format": "PKBarcodeFormatQR",
-            "message": content.barcode_message,
-            "messageEncoding": "iso-8859-1",
-            "altText": content.barcode_alt_text,
-        }]),
-    );
-    let b = content.branding;
-    for (key, color) in [
-        ("backgroundColor", b.background_color),
-        ("foregroundColor", b.foreground_color),
-        ("labelColor", b.label_color),
-    ] {
-        if let Some(c) = color {
-            set(key, json!(c.to_string()));
-        }
-    }
-    if let Some(text) = &b.logo_text {
-        set("logoText", json!(text));
-    }
-    if content.voided {
-        set("voided", json!(true));
-    }
-    set("storeCard", store_card(content.face));
-    // A map of plain JSON values always serializes.
-    serde_json::to_vec(&Value::Object(pass)).unwrap_or_default()
+    pass_json::serialize(signer, design, content, &english_texts(content.face))
 }
 
-fn store_card(face: &CardFace) -> Value {
-    let mut card = Map::new();
-    for (area, fields) in face.areas() {
-        if !fields.is_empty() {
-            let list: Vec<Value> = fields.iter().map(field_json).collect();
-            card.insert(format!("{area}Fields"), Value::Array(list));
-        }
-    }
-    Value::Object(card)
+/// [`pass_json::english`] of every field, in `CardFace::fields` order: rendered once per pass
+/// for pass.json and the strings keys.
+fn english_texts(face: &CardFace) -> Vec<Option<Cow<'_, str>>> {
+    face.fields()
+        .map(|f| pass_json::english(&f.value))
+        .collect()
 }
 
-fn field_json(f: &FaceField) -> Value {
-    let mut m = Map::new();
-    m.insert("key".into(), json!(f.key));
-    m.insert("label".into(), json!(f.label));
-    match &f.value {
-        FaceValue::Money(money) => {
-            m.insert("value".into(), json!(money.major_f64()));
-            m.insert("currencyCode".into(), json!(money.currency.code()));
-        }
-        FaceValue::Count(n) => {
-            m.insert("value".into(), json!(n));
-        }
-        other => {
-            m.insert("value".into(), json!(other.text(Lang::En)));
-        }
-    }
-    if let Some(message) = f.change_message {
-        m.insert("changeMessage".into(), json!(message));
-    }
-    Value::Object(m)
+/// One language's pass.strings: the design's text, then translations of this pass's sentences
+/// (their English text is the key, so a device in another language shows English).
+struct LocalizedStrings<'a> {
+    design: &'a DesignStrings,
+    /// This pass's lines, UTF-16 LE, written after `design.utf16`.
+    lines: Vec<u8>,
+    sha1: String,
 }
 
-/// Each language's pass.strings: the design's text plus translations of this pass's
-/// sentences (their English text is the key, so a device in another language shows English).
-fn localized_strings(design: &Design, face: &CardFace) -> Vec<(String, Vec<u8>)> {
-    let sentences: Vec<(&FaceValue, String)> = face
+fn localized_strings<'a>(
+    design: &'a Design,
+    face: &CardFace,
+    english: &[Option<Cow<'_, str>>],
+) -> Vec<LocalizedStrings<'a>> {
+    // Each sentence's key, escaped and encoded once for every language.
+    let sentences: Vec<(&FaceValue, Vec<u8>)> = face
         .fields()
-        .map(|f| &f.value)
-        .filter(|v| v.is_localized_sentence())
-        .map(|v| (v, strings::escape(&v.text(Lang::En))))
+        .zip(english)
+        .filter(|(f, _)| f.value.is_localized_sentence())
+        .filter_map(|(f, text)| {
+            let mut key = Vec::new();
+            strings::append_escaped_utf16le(&mut key, text.as_deref()?);
+            Some((&f.value, key))
+        })
         .collect();
     design
         .strings
         .iter()
         .map(|s| {
-            let mut lines = String::new();
+            let mut lines = Vec::new();
             for (value, key) in &sentences {
-                let translated = strings::escape(&value.text(s.lang));
-                lines.push_str(&format!("\"{key}\" = \"{translated}\";\n"));
+                strings::append_utf16le(&mut lines, "\"");
+                lines.extend_from_slice(key);
+                strings::append_utf16le(&mut lines, "\" = \"");
+                match s.lang {
+                    Lang::En => lines.extend_from_slice(key),
+                    lang => strings::append_escaped_utf16le(&mut lines, &value.text(lang)),
+                }
+                strings::append_utf16le(&mut lines, "\";\n");
             }
-            let mut bytes = s.utf16.clone();
-            strings::append_utf16le(&mut bytes, &lines);
-            (format!("{}.lproj/pass.strings", s.lang.tag()), bytes)
+            let sha1 = s.utf16_sha1.clone().chain_update(&lines).finalize();
+            LocalizedStrings {
+                design: s,
+                lines,
+                sha1: hex::encode(sha1),
+            }
         })
         .collect()
 }
@@ -153,41 +117,55 @@ pub fn build_pkpass(
     design: &Design,
     content: &PassContent<'_>,
 ) -> Result<Vec<u8>, PassError> {
-    let pass_json = pass_json(signer, design, content);
-    let lproj = localized_strings(design, content.face);
-    let mut manifest = Map::new();
-    for (path, sha1) in &design.image_hashes {
-        manifest.insert(path.clone(), json!(sha1));
+    let english = english_texts(content.face);
+    let pass_json = pass_json::serialize(signer, design, content, &english);
+    let lproj = localized_strings(design, content.face, &english);
+    let pass_json_sha1 = hex::encode(Sha1::digest(&pass_json));
+    let mut manifest: BTreeMap<&str, &str> = design
+        .image_hashes
+        .iter()
+        .map(|(path, sha1)| (path.as_str(), sha1.as_str()))
+        .collect();
+    manifest.insert("pass.json", &pass_json_sha1);
+    for strings in &lproj {
+        manifest.insert(&strings.design.path, &strings.sha1);
     }
-    manifest.insert(
-        "pass.json".into(),
-        json!(hex::encode(Sha1::digest(&pass_json))),
-    );
-    for (path, bytes) in &lproj {
-        manifest.insert(path.clone(), json!(hex::encode(Sha1::digest(bytes))));
-    }
-    let manifest = serde_json::to_vec(&Value::Object(manifest)).unwrap_or_default();
+    // A map of strings always serializes.
+    let manifest = serde_json::to_vec(&manifest).unwrap_or_default();
     let signature = signer.sign_manifest(&manifest)?;
+    let lproj = lproj
+        .iter()
+        .map(|s| (s.design.path.as_str(), [&s.design.utf16[..], &s.lines]));
+    let files = std::iter::once(("pass.json", [&pass_json[..], &[]]))
+        .chain(lproj)
+        .chain([
+            ("manifest.json", [&manifest[..], &[]]),
+            ("signature", [&signature[..], &[]]),
+        ]);
+    write_zip(design, files.collect())
+}
 
-    let capacity = design.images_bytes + pass_json.len() + manifest.len() + signature.len() + 4096;
+/// The design's images, then `files` (path, its bytes in two parts), all stored: the entries are
+/// small, the images are already compressed PNGs, and each deflate stream allocates ~300 KB of
+/// compressor state, which cost more CPU per pass than the signature.
+fn write_zip(design: &Design, files: Vec<(&str, [&[u8]; 2])>) -> Result<Vec<u8>, PassError> {
+    // Room for every entry's local and central headers, so the buffer is never moved.
+    let capacity = files
+        .iter()
+        .fold(design.images_zip_len, |sum, (path, parts)| {
+            sum + 128 + 2 * path.len() + parts[0].len() + parts[1].len()
+        });
     let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(capacity)));
-    let mut images = design.images_zip.clone();
-    for i in 0..images.len() {
-        zip.raw_copy_file(images.by_index_raw(i)?)?;
-    }
-    // Everything is stored, not deflated: the entries are small, the images are already
-    // compressed PNGs, and each deflate stream allocates ~300 KB of compressor state, which
-    // cost more CPU per pass than the signature.
+    zip.merge_archive(design.images_zip.clone())?;
     let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
-    zip.start_file("pass.json", stored)?;
-    zip.write_all(&pass_json)?;
-    for (path, bytes) in &lproj {
-        zip.start_file(path.as_str(), stored)?;
-        zip.write_all(bytes)?;
+    for (path, parts) in files {
+        zip.start_file(path, stored)?;
+        for part in parts {
+            zip.write_all(part)?;
+        }
     }
-    zip.start_file("manifest.json", stored)?;
-    zip.write_all(&manifest)?;
-    zip.start_file("signature", stored)?;
-    zip.write_all(&signature)?;
     Ok(zip.finish()?.into_inner())
 }
+
+#[cfg(test)]
+mod tests;

@@ -24,20 +24,22 @@ pub fn decode(bytes: &[u8]) -> Option<String> {
     }
 }
 
-/// Escapes a key or value for a `"…"` literal.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
+/// Appends a key or value escaped for a `"…"` literal, as UTF-16 LE (no byte-order mark).
+pub fn append_escaped_utf16le(out: &mut Vec<u8>, text: &str) {
+    let mut rest = text;
+    while let Some(at) = rest.find(['"', '\\', '\n', '\r', '\t']) {
+        append_utf16le(out, &rest[..at]);
+        let escaped = match rest.as_bytes()[at] {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            _ => "\\t",
+        };
+        append_utf16le(out, escaped);
+        rest = &rest[at + 1..];
     }
-    out
+    append_utf16le(out, rest);
 }
 
 /// Encodes text as UTF-16 LE with a byte-order mark.
@@ -117,15 +119,17 @@ mod tests {
 
     #[test]
     fn strings_round_trip_through_escape_encode_and_parse() {
-        let text = format!(
-            "/* c */\n\"{}\" = \"{}\";\n// x\n\"b\"=\"c\";",
-            escape("a \"q\"\n"),
-            escape("x\\y")
-        );
-        let bytes = encode_utf16le(&text);
+        let mut bytes = encode_utf16le("/* c */\n\"");
+        append_escaped_utf16le(&mut bytes, "a \"q\"\n\t\r");
+        append_utf16le(&mut bytes, "\" = \"");
+        append_escaped_utf16le(&mut bytes, "x\\y ключ 🎫");
+        append_utf16le(&mut bytes, "\";\n// x\n\"b\"=\"c\";");
         let decoded = decode(&bytes).expect("decodes");
         let map = parse(&decoded).expect("parses");
-        assert_eq!(map.get("a \"q\"\n").map(String::as_str), Some("x\\y"));
+        assert_eq!(
+            map.get("a \"q\"\n\t\r").map(String::as_str),
+            Some("x\\y ключ 🎫")
+        );
         assert_eq!(map.get("b").map(String::as_str), Some("c"));
     }
 

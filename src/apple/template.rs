@@ -1,6 +1,7 @@
 //! Pass designs (`pass_templates/<name>/`): read, checked and hashed once at start. The
 //! images are packed once into a template zip of stored entries whose CRCs and SHA-1s are
-//! known, so building a pass copies those bytes once and hashes only what is per pass.
+//! known, and the static strings are encoded and hashed once, so building a pass copies those
+//! bytes once and hashes only what is per pass.
 
 use std::collections::HashMap;
 use std::io::{Cursor, Write};
@@ -35,9 +36,13 @@ pub enum DesignError {
 #[derive(Debug, Clone)]
 pub struct DesignStrings {
     pub lang: Lang,
+    /// `<lang>.lproj/pass.strings`, its path in a pass.
+    pub path: String,
     /// The file's text (ending in a newline) encoded once as UTF-16 LE with BOM; each pass
-    /// appends its own lines to a copy.
+    /// writes its own lines after it.
     pub utf16: Vec<u8>,
+    /// SHA-1 state after `utf16`, so a pass hashes only its own lines.
+    pub utf16_sha1: Sha1,
     pub entries: HashMap<String, String>,
 }
 
@@ -50,9 +55,10 @@ pub struct Design {
     /// (path in the pass, lowercase hex SHA-1) of every image.
     pub image_hashes: Vec<(String, String)>,
     pub strings: Vec<DesignStrings>,
-    /// The images as a zip of stored entries, parsed once and cloned per pass.
+    /// The images as a zip of stored entries, parsed once and merged into every pass.
     pub images_zip: SharedZip,
-    pub images_bytes: usize,
+    /// Length of `images_zip`, headers included.
+    pub images_zip_len: usize,
 }
 
 /// A zip held in memory, parsed once and cloned cheaply (the bytes are shared).
@@ -119,7 +125,7 @@ impl Design {
             return Err(invalid("icon.png is required".into()));
         }
         let strings = load_strings(dir).map_err(&invalid)?;
-        let (images_zip, images_bytes) =
+        let (images_zip, images_zip_len) =
             pack(&images).map_err(|e| DesignError::Zip(name.clone(), e))?;
         let image_hashes = images
             .iter()
@@ -131,7 +137,7 @@ impl Design {
             image_hashes,
             strings,
             images_zip,
-            images_bytes,
+            images_zip_len,
         })
     }
 
@@ -176,6 +182,8 @@ fn load_strings(dir: &Path) -> Result<Vec<DesignStrings>, String> {
         let utf16 = strings::encode_utf16le(&format!("{}\n", text.trim_end()));
         out.push(DesignStrings {
             lang,
+            path: format!("{}.lproj/pass.strings", lang.tag()),
+            utf16_sha1: Sha1::new_with_prefix(&utf16),
             utf16,
             entries,
         });
@@ -184,13 +192,14 @@ fn load_strings(dir: &Path) -> Result<Vec<DesignStrings>, String> {
 }
 
 fn pack(images: &[(String, Vec<u8>)]) -> Result<(SharedZip, usize), zip::result::ZipError> {
-    let total: usize = images.iter().map(|(_, b)| b.len()).sum();
-    let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(total + 4096)));
+    let data: usize = images.iter().map(|(_, b)| b.len()).sum();
+    let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(data + 4096)));
     let options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     for (file, bytes) in images {
         zip.start_file(file.as_str(), options)?;
         zip.write_all(bytes)?;
     }
     let bytes: Arc<[u8]> = zip.finish()?.into_inner().into();
-    Ok((ZipArchive::new(Cursor::new(bytes))?, total))
+    let len = bytes.len();
+    Ok((ZipArchive::new(Cursor::new(bytes))?, len))
 }
