@@ -23,7 +23,7 @@ use crate::domain::money::{Bps, Currency};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{
     BookError, CardRequest, CardRequestKind, Holder, HolderChange, KeyedTable, MemberKey,
-    OrderRecord, RefundRecord, Store, StoreError, Target, now,
+    OrderRecord, RefundRecord, Store, StoreError, Target, normalize_email, now,
 };
 
 /// How a booking went: created (201) or an identical replay of an earlier one (200).
@@ -65,14 +65,6 @@ fn replay(stored: crate::store::Keyed, fingerprint: &str, what: &str) -> ApiResu
     })
 }
 
-async fn stored(
-    store: &Store,
-    table: KeyedTable,
-    key: &[&str],
-) -> ApiResult<Option<crate::store::Keyed>> {
-    Ok(store.keyed(table, key).await?)
-}
-
 /// Maps what the store says into the API's answer; a lost race for the key replays.
 async fn finish(
     store: &Store,
@@ -85,7 +77,7 @@ async fn finish(
             body,
         }),
         Err(BookError::Rejected(e)) => Err(rejected(e)),
-        Err(BookError::Duplicate) => match stored(store, table, key).await? {
+        Err(BookError::Duplicate) => match store.keyed(table, key).await? {
             Some(s) => replay(s, fingerprint, what),
             None => Err(ApiError::conflict(
                 "retry",
@@ -244,9 +236,8 @@ async fn resolve_people(
             other => Some((other?, "member_external_id")),
         }
     } else if let Some(email) = &o.member_email {
-        let norm = email.trim().to_lowercase();
         match store
-            .find_member(&account.id, MemberKey::Email, &norm)
+            .find_member(&account.id, MemberKey::Email, email)
             .await
         {
             Err(StoreError::NotFound) => return Err(not_found("member", "member_email")),
@@ -334,8 +325,10 @@ pub async fn book_order(store: &Store, o: NewOrder, default_source: &str) -> Api
     let print = fingerprint(json!({
         "account_id": o.account_id, "account_external_id": o.account_external_id,
         "member_id": o.member_id, "member_external_id": o.member_external_id,
-        "member_email": o.member_email.as_deref().map(|e| e.trim().to_lowercase()),
-        "card_code": o.card_code.as_deref().map(|c| c.replace('-', "").to_uppercase()),
+        "member_email": o.member_email.as_deref().map(normalize_email),
+        "card_code": o.card_code.as_deref().map(|c| {
+            CardCode::parse(c).map_or_else(|| c.to_owned(), |code| code.as_str().to_owned())
+        }),
         "program_id": o.program_id, "amount_minor": o.amount_minor, "currency": o.currency,
         "placed_at": match &placed_at {
             Ok(t) => json!(t.timestamp_micros()),
@@ -344,7 +337,7 @@ pub async fn book_order(store: &Store, o: NewOrder, default_source: &str) -> Api
         "cashback_redeemed_minor": o.cashback_redeemed_minor.unwrap_or(0),
     }));
     let key = [source.as_str(), o.external_id.as_str()];
-    if let Some(s) = stored(store, KeyedTable::Orders, &key).await? {
+    if let Some(s) = store.keyed(KeyedTable::Orders, &key).await? {
         return replay(s, &print, "order");
     }
     // The request's own fields.
@@ -489,17 +482,14 @@ pub async fn book_refund(
     check_source(&source)?;
     let print = fingerprint(json!({"order": order_external_id, "amount_minor": r.amount_minor}));
     let key = [source.as_str(), r.external_id.as_str()];
-    if let Some(s) = stored(store, KeyedTable::Refunds, &key).await? {
+    if let Some(s) = store.keyed(KeyedTable::Refunds, &key).await? {
         return replay(s, &print, "refund");
     }
     check_amount("amount_minor", r.amount_minor)?;
-    let order = stored(
-        store,
-        KeyedTable::Orders,
-        &[source.as_str(), order_external_id],
-    )
-    .await?
-    .ok_or_else(|| not_found("order", "order_external_id"))?;
+    let order = store
+        .keyed(KeyedTable::Orders, &[source.as_str(), order_external_id])
+        .await?
+        .ok_or_else(|| not_found("order", "order_external_id"))?;
     let mut targets = Vec::new();
     for (program_id, holder) in store.order_targets(&order.id).await? {
         let p = store.get_program(&ProgramId::from_db(program_id)).await?;
@@ -549,7 +539,7 @@ pub async fn redeem_reward(
     let print = fingerprint(json!({"kind": r.kind, "member_id": card.member_id.as_str()}));
     let program_id = card.program_id.to_string();
     let key = [program_id.as_str(), source.as_str(), r.external_id.as_str()];
-    if let Some(s) = stored(store, KeyedTable::Redemptions, &key).await? {
+    if let Some(s) = store.keyed(KeyedTable::Redemptions, &key).await? {
         return replay(s, &print, "redemption");
     }
     if r.kind != "reward" {
@@ -560,7 +550,6 @@ pub async fn redeem_reward(
         ));
     }
     usable(&card, "card_id")?;
-    let target = card_target(store, &card).await?;
     let request = CardRequest {
         id: crate::domain::ids::RedemptionId::generate().to_string(),
         card_id: card.id.to_string(),
@@ -571,18 +560,10 @@ pub async fn redeem_reward(
             member_id: card.member_id.to_string(),
         },
     };
-    let respond = |c: &HolderChange| {
-        json!({"redemption": {"id": request.id, "external_id": request.external_id,
-               "kind": "reward", "card_id": request.card_id},
-               "cards": changes_json(std::slice::from_ref(c))})
-    };
-    let result = store.book_on_card(&request, &target, respond).await;
-    finish(
-        store,
-        result,
-        (KeyedTable::Redemptions, &key, &print, "redemption"),
-    )
-    .await
+    let summary = json!({"id": request.id, "external_id": request.external_id,
+                         "kind": "reward", "card_id": request.card_id});
+    let keyed = (KeyedTable::Redemptions, &key[..], print.as_str());
+    book_on_card(store, &card, &request, keyed, ("redemption", summary)).await
 }
 
 /// A manual adjustment with author and reason, shown in the history.
@@ -593,7 +574,7 @@ pub async fn adjust(store: &Store, card_id: &str, a: NewAdjustment) -> ApiResult
         "author": a.author, "reason": a.reason}));
     let program_id = card.program_id.to_string();
     let key = [program_id.as_str(), a.external_id.as_str()];
-    if let Some(s) = stored(store, KeyedTable::Adjustments, &key).await? {
+    if let Some(s) = store.keyed(KeyedTable::Adjustments, &key).await? {
         return replay(s, &print, "adjustment");
     }
     for (field, text) in [("author", &a.author), ("reason", &a.reason)] {
@@ -615,7 +596,6 @@ pub async fn adjust(store: &Store, card_id: &str, a: NewAdjustment) -> ApiResult
     if card.status == CardStatus::Revoked {
         usable(&card, "card_id")?;
     }
-    let target = card_target(store, &card).await?;
     let request = CardRequest {
         id: crate::domain::ids::AdjustmentId::generate().to_string(),
         card_id: card.id.to_string(),
@@ -628,19 +608,30 @@ pub async fn adjust(store: &Store, card_id: &str, a: NewAdjustment) -> ApiResult
             reason: a.reason.trim().to_owned(),
         },
     };
+    let summary = json!({"id": request.id, "external_id": request.external_id,
+                         "amount": a.amount, "author": a.author.trim(), "reason": a.reason.trim(),
+                         "card_id": request.card_id});
+    let keyed = (KeyedTable::Adjustments, &key[..], print.as_str());
+    book_on_card(store, &card, &request, keyed, ("adjustment", summary)).await
+}
+
+/// Books a keyed request on the holder of one card; the answer carries `summary` under
+/// `what` beside the card's new version and balance.
+async fn book_on_card(
+    store: &Store,
+    card: &Card,
+    request: &CardRequest,
+    (table, key, print): (KeyedTable, &[&str], &str),
+    (what, summary): (&str, Value),
+) -> ApiResult<Booked> {
+    let target = card_target(store, card).await?;
     let respond = |c: &HolderChange| {
-        json!({"adjustment": {"id": request.id, "external_id": request.external_id,
-               "amount": a.amount, "author": a.author.trim(), "reason": a.reason.trim(),
-               "card_id": request.card_id},
-               "cards": changes_json(std::slice::from_ref(c))})
+        let mut body = json!({"cards": changes_json(std::slice::from_ref(c))});
+        body[what] = summary;
+        body
     };
-    let result = store.book_on_card(&request, &target, respond).await;
-    finish(
-        store,
-        result,
-        (KeyedTable::Adjustments, &key, &print, "adjustment"),
-    )
-    .await
+    let result = store.book_on_card(request, &target, respond).await;
+    finish(store, result, (table, key, print, what)).await
 }
 
 /// The desk's quote for a scanned card: the discount on a gross amount (rounded half up) and
@@ -666,11 +657,7 @@ pub async fn quote(store: &Store, card_code: &str, gross_minor: i64) -> ApiResul
     if let (Balance::Cashback(b), crate::domain::rules::Rules::Cashback(r)) =
         (&balance, &target.program.rules)
     {
-        let max = b
-            .cashback_minor
-            .min(r.max_redeem_share_bps.share_floor(net))
-            .max(0);
-        body["cashback_allowed_max_minor"] = json!(max);
+        body["cashback_allowed_max_minor"] = json!(r.redeemable(b.cashback_minor, net));
     }
     Ok(body)
 }

@@ -85,6 +85,16 @@ pub struct CashbackRules {
     pub expiry_days: Option<u32>,
 }
 
+impl CashbackRules {
+    /// The most cashback an order of `amount_minor` may redeem from a balance of
+    /// `balance_minor`: `max(0, min(balance, floor(amount × max_redeem_share_bps / 10 000)))`.
+    pub fn redeemable(&self, balance_minor: i64, amount_minor: i64) -> i64 {
+        balance_minor
+            .min(self.max_redeem_share_bps.share_floor(amount_minor))
+            .max(0)
+    }
+}
+
 fn full_share() -> Bps {
     Bps::FULL
 }

@@ -76,21 +76,22 @@ impl Store {
         Ok(row.ok_or(StoreError::NotFound)?.into())
     }
 
-    /// The member of `account` whose `column` (`external_id` or `email_norm`) is `value`.
+    /// The member of `account` whose ERP contact id or e-mail address (compared normalised)
+    /// is `value`.
     pub async fn find_member(
         &self,
         account: &crate::domain::ids::AccountId,
         column: MemberKey,
         value: &str,
     ) -> StoreResult<Member> {
-        let column = match column {
-            MemberKey::ExternalId => "external_id",
-            MemberKey::Email => "email_norm",
+        let (column, value) = match column {
+            MemberKey::ExternalId => ("external_id", value.to_owned()),
+            MemberKey::Email => ("email_norm", normalize_email(value)),
         };
         let sql = format!("SELECT {COLUMNS} FROM members WHERE account_id = $1 AND {column} = $2");
         let row: Option<MemberRow> = read!(self, pool => sqlx::query_as(&sql)
             .bind(account.as_str())
-            .bind(value)
+            .bind(&value)
             .fetch_optional(pool)
             .await)?;
         Ok(row.ok_or(StoreError::NotFound)?.into())

@@ -31,7 +31,7 @@ pub use ledger::{
     BookError, CardRequest, CardRequestKind, CardVersion, EntryRow, Holder, HolderChange, Keyed,
     KeyedTable, OrderRecord, RefundRecord, Target,
 };
-pub use members::MemberKey;
+pub use members::{MemberKey, normalize_email};
 pub use rows::Page;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -184,8 +184,7 @@ pub fn book(
 ) -> Result<(), LedgerError> {
     let redeem = order.cashback_redeemed_minor;
     if redeem > 0 {
-        let share = rules.max_redeem_share_bps.share_floor(order.amount_minor);
-        let allowed = balance(state, now).min(share).max(0);
+        let allowed = rules.redeemable(balance(state, now), order.amount_minor);
         if redeem > allowed {
             return Err(LedgerError::limit(
                 "redemption_exceeds_allowed",

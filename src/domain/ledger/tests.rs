@@ -447,11 +447,7 @@ fn step(h: &mut Holder, op: &Op, adjustments: &mut usize) {
             };
             let redeem = match (&h.rules, h.balance()) {
                 (Rules::Cashback(r), Balance::Cashback(b)) => {
-                    let allowed = b
-                        .cashback_minor
-                        .min(r.max_redeem_share_bps.share_floor(*amount))
-                        .max(0);
-                    allowed * redeem_pct / 100
+                    r.redeemable(b.cashback_minor, *amount) * redeem_pct / 100
                 }
                 _ => 0,
             };

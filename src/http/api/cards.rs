@@ -110,8 +110,8 @@ async fn bundle(state: &AppState, card: Result<Card, StoreError>) -> ApiResult<C
 }
 
 async fn load_card(state: &AppState, id: &str) -> ApiResult<CardBundle> {
-    let id = CardId::parse(id).ok_or_else(|| ApiError::not_found("card"))?;
-    bundle(state, state.store.get_card(&id).await).await
+    let card = crate::booking::card_by_id(&state.store, id).await?;
+    Ok(state.store.card_bundle(card).await?)
 }
 
 async fn issue_card(
