@@ -412,7 +412,81 @@ async fn concurrent_orders_for_one_holder_all_count_once(engine: Engine) {
     assert_eq!(spends, 2_000, "every order counted once");
 }
 
+async fn a_change_queues_one_delivery_per_device_and_google_object(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let c = company(&app, common::program_body("cashback")).await;
+    let (a, b) = (id(&c.cards[0]), id(&c.cards[1]));
+    let at = "2026-11-20T10:00:00Z";
+    app.execute_sql(&format!(
+        "INSERT INTO devices (id, push_token, scheme, created_at, updated_at) VALUES \
+         ('dev-1', 'token-1', 'ApplePass', '{at}', '{at}'), \
+         ('dev-2', 'token-2', 'ApplePass', '{at}', '{at}'), \
+         ('dev-3', 'token-3', 'AndroidPass', '{at}', '{at}'); \
+         INSERT INTO registrations (device_id, card_id, created_at) VALUES \
+         ('dev-1', '{a}', '{at}'), ('dev-2', '{a}', '{at}'), ('dev-2', '{b}', '{at}'), ('dev-3', '{b}', '{at}'); \
+         UPDATE cards SET google_object_id = 'issuer.object-b' WHERE id = '{b}';"
+    ))
+    .await;
+    app.post_ok("/orders", &order(&c, "P-1", 60_000), StatusCode::CREATED)
+        .await;
+    let version = |card: &Value| card["version"].as_i64().expect("version");
+    let (va, vb) = (
+        version(&card(&app, &c.cards[0]).await),
+        version(&card(&app, &c.cards[1]).await),
+    );
+    let delivery =
+        |kind: &str, card: &str, v: i64, target: &str, notify: Option<&str>| common::Delivery {
+            kind: kind.into(),
+            card_id: card.into(),
+            card_version: v,
+            target: target.into(),
+            notify: notify.map(Into::into),
+        };
+    let credit = Some("cashback_credit");
+    let expected = vec![
+        delivery("apple_push", a, va, "token-1", credit),
+        delivery("apple_push", a, va, "token-2", credit),
+        delivery("apple_push", b, vb, "token-2", credit),
+        delivery("google_object", b, vb, "issuer.object-b", credit),
+    ];
+    assert_eq!(
+        app.outbox().await,
+        expected,
+        "both cards of the shared balance"
+    );
+
+    // An order that earns nothing, and a replay, change no card: nothing to deliver.
+    app.post_ok("/orders", &order(&c, "P-2", 5_000), StatusCode::CREATED)
+        .await;
+    app.post_ok("/orders", &order(&c, "P-1", 60_000), StatusCode::OK)
+        .await;
+    assert_eq!(app.outbox().await, expected);
+
+    // A suspended card looks different in the wallet too.
+    app.post_ok(&format!("/cards/{b}/suspend"), &json!({}), StatusCode::OK)
+        .await;
+    let mut expected = expected;
+    expected.push(delivery("apple_push", b, vb + 1, "token-2", None));
+    expected.push(delivery(
+        "google_object",
+        b,
+        vb + 1,
+        "issuer.object-b",
+        None,
+    ));
+    expected.sort_by(|x, y| {
+        (&x.kind, &x.card_id, &x.target, x.card_version).cmp(&(
+            &y.kind,
+            &y.card_id,
+            &y.target,
+            y.card_version,
+        ))
+    });
+    assert_eq!(app.outbox().await, expected);
+}
+
 on_both_engines!(
+    a_change_queues_one_delivery_per_device_and_google_object,
     cumulative_discount_follows_the_worked_example,
     cashback_follows_the_worked_example,
     stamps_follow_the_worked_example,

@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 
 use super::rows::CardRow;
-use super::{Store, StoreError, StoreResult, is_unique_violation, next_card_mtime, read, write};
+use super::tx::args;
+use super::{
+    Store, StoreError, StoreResult, is_unique_violation, next_card_mtime, now, read, write,
+};
 use crate::domain::balance::Balance;
 use crate::domain::codes::{CardCode, SerialNumber};
 use crate::domain::ids::CardId;
@@ -132,17 +135,19 @@ impl Store {
     pub async fn set_card_status(&self, card: &Card, to: CardStatus) -> StoreResult<Card> {
         let sql = "UPDATE cards SET status = $3, version = version + 1, updated_at = $4, notify = NULL WHERE id = $1 AND status = $2";
         let mtime: DateTime<Utc> = next_card_mtime(card.updated_at);
-        let done = write!(self, pool => sqlx::query(sql)
-            .bind(card.id.as_str())
-            .bind(card.status.as_str())
-            .bind(to.as_str())
-            .bind(mtime)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let mut tx = self.begin().await?;
+        let done = tx
+            .execute(
+                sql,
+                &args![card.id.as_str(), card.status.as_str(), to.as_str(), mtime],
+            )
+            .await?;
         if done == 0 {
             return Err(StoreError::Conflict { field: "status" });
         }
+        // The wallets learn of the new status like of any other change of the card.
+        super::ledger::enqueue(&mut tx, &[card.id.as_str()], now()).await?;
+        tx.commit().await?;
         self.get_card(&card.id).await
     }
 }

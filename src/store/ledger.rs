@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::tx::{Tx, args};
+use super::tx::{Arg, Tx, args, placeholders};
 use super::{Store, StoreError, now as store_now};
 use crate::domain::balance::Balance;
 use crate::domain::face::Notify;
@@ -291,8 +291,10 @@ impl Store {
         Ok((visited, cards))
     }
 
-    /// Books an order: claims its key, applies it to every target, stores the answer
-    /// `respond` builds from the changes.
+    /// Books an order: applies it to every target and stores it under its key with the
+    /// answer `respond` builds from the changes. The key is claimed last, by the unique
+    /// constraint: a concurrent booking of the same key waits for this one and then finds its
+    /// key taken ([`BookError::Duplicate`]), and its own effects roll back.
     pub async fn book_order(
         &self,
         order: &OrderRecord,
@@ -300,35 +302,8 @@ impl Store {
         respond: impl FnOnce(&[HolderChange]) -> Value,
     ) -> Result<Value, BookError> {
         let now = store_now();
-        let mut tx = self.begin().await?;
-        let sql = "INSERT INTO orders (id, source, external_id, account_id, member_id, card_id, program_id, \
-                   amount_minor, currency, placed_at, cashback_redeemed_minor, refunded_minor, fingerprint, response, created_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, '', $13) \
-                   ON CONFLICT (source, external_id) DO NOTHING";
         let o = order;
-        let claimed = tx
-            .execute(
-                sql,
-                &args![
-                    o.id.as_str(),
-                    o.source.as_str(),
-                    o.external_id.as_str(),
-                    o.account_id.as_str(),
-                    o.member_id.as_deref(),
-                    o.card_id.as_deref(),
-                    o.program_id.as_deref(),
-                    o.amount_minor,
-                    o.currency.as_str(),
-                    o.placed_at,
-                    o.cashback_redeemed_minor,
-                    o.fingerprint.as_str(),
-                    now
-                ],
-            )
-            .await?;
-        if claimed == 0 {
-            return Err(BookError::Duplicate);
-        }
+        let mut tx = self.begin().await?;
         let cause = Cause {
             event_type: "order",
             event_id: Some(&o.id),
@@ -347,12 +322,38 @@ impl Store {
                 amount_minor: o.amount_minor,
                 cashback_redeemed_minor: redeemed,
             });
-            changes.push(apply(&mut tx, target, &event, cause, now).await?);
+            changes.push(apply_state(&mut tx, target, &event, now).await?);
         }
         let response = respond(&changes);
-        let sql = "UPDATE orders SET response = $1 WHERE id = $2";
-        tx.execute(sql, &args![response.to_string(), o.id.as_str()])
+        let sql = "INSERT INTO orders (id, source, external_id, account_id, member_id, card_id, program_id, \
+                   amount_minor, currency, placed_at, cashback_redeemed_minor, refunded_minor, fingerprint, response, created_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14) \
+                   ON CONFLICT (source, external_id) DO NOTHING";
+        let claimed = tx
+            .execute(
+                sql,
+                &args![
+                    o.id.as_str(),
+                    o.source.as_str(),
+                    o.external_id.as_str(),
+                    o.account_id.as_str(),
+                    o.member_id.as_deref(),
+                    o.card_id.as_deref(),
+                    o.program_id.as_deref(),
+                    o.amount_minor,
+                    o.currency.as_str(),
+                    o.placed_at,
+                    o.cashback_redeemed_minor,
+                    o.fingerprint.as_str(),
+                    response.to_string(),
+                    now
+                ],
+            )
             .await?;
+        if claimed == 0 {
+            return Err(BookError::Duplicate);
+        }
+        insert_entries(&mut tx, cause, &changes, now).await?;
         tx.commit().await?;
         Ok(response)
     }
@@ -678,39 +679,26 @@ async fn apply(
     cause: Cause<'_>,
     now: DateTime<Utc>,
 ) -> Result<HolderChange, BookError> {
+    let change = apply_state(tx, target, event, now).await?;
+    insert_entries(tx, cause, std::slice::from_ref(&change), now).await?;
+    Ok(change)
+}
+
+/// Applies one event to one holder inside `tx`: everything but writing the ledger entries
+/// (left to the caller: the entries of an order may only follow the order's own row).
+async fn apply_state(
+    tx: &mut Tx,
+    target: &Target,
+    event: &Event,
+    now: DateTime<Utc>,
+) -> Result<HolderChange, BookError> {
     let program = &target.program;
     let holder = target.holder.key();
     let ctx = ctx(program);
-    let empty = state_json(&HolderState::default());
-    let sql = "INSERT INTO balances (program_id, holder, account_id, member_id, state, next_change_at, updated_at) \
-               VALUES ($1, $2, $3, $4, $5, NULL, $6) ON CONFLICT (program_id, holder) DO NOTHING";
-    tx.execute(
-        sql,
-        &args![
-            program.id.as_str(),
-            holder,
-            target.holder.account_id.as_str(),
-            target.holder.member_id.as_ref().map(MemberId::as_str),
-            empty,
-            now
-        ],
-    )
-    .await?;
-    let sql = format!(
-        "SELECT state FROM balances WHERE program_id = $1 AND holder = $2{}",
-        tx.lock_suffix()
-    );
-    let row: StateRow = tx
-        .fetch_optional(&sql, &args![program.id.as_str(), holder])
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    let state = parse_state(&row.state)?;
+    let state = lock_state(tx, target, now).await?;
     let shown = ledger::view(ctx, &state, state.as_of.unwrap_or(now));
     let (next, outcome) = ledger::apply(ctx, &state, event, now)?;
     let balance = ledger::view(ctx, &next, now);
-    for entry in &outcome.entries {
-        insert_entry(tx, program, holder, cause, entry, now).await?;
-    }
     let sql = "UPDATE balances SET state = $1, next_change_at = $2, updated_at = $3 \
                WHERE program_id = $4 AND holder = $5";
     tx.execute(
@@ -736,34 +724,90 @@ async fn apply(
     })
 }
 
-async fn insert_entry(
+/// The holder's state, locked for the rest of the transaction; a holder without history
+/// gets its row first.
+async fn lock_state(
     tx: &mut Tx,
-    program: &Program,
-    holder: &str,
-    cause: Cause<'_>,
-    e: &Entry,
+    target: &Target,
     now: DateTime<Utc>,
-) -> Result<(), BookError> {
-    let sql = "INSERT INTO ledger_entries (program_id, holder, event_type, event_id, order_id, kind, amount, lot, effective_at, seq, expires_at, created_at) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+) -> Result<HolderState, BookError> {
+    let program_id = target.program.id.as_str();
+    let holder = target.holder.key();
+    let select = format!(
+        "SELECT state FROM balances WHERE program_id = $1 AND holder = $2{}",
+        tx.lock_suffix()
+    );
+    if let Some(row) = tx
+        .fetch_optional::<StateRow>(&select, &args![program_id, holder])
+        .await?
+    {
+        return Ok(parse_state(&row.state)?);
+    }
+    let sql = "INSERT INTO balances (program_id, holder, account_id, member_id, state, next_change_at, updated_at) \
+               VALUES ($1, $2, $3, $4, $5, NULL, $6) ON CONFLICT (program_id, holder) DO NOTHING";
     tx.execute(
         sql,
         &args![
-            program.id.as_str(),
+            program_id,
             holder,
-            cause.event_type,
-            cause.event_id,
-            cause.order_id,
-            e.kind.as_str(),
-            e.amount,
-            e.lot.as_deref(),
-            e.effective_at,
-            i64::try_from(e.seq).unwrap_or(i64::MAX),
-            e.expires_at,
+            target.holder.account_id.as_str(),
+            target.holder.member_id.as_ref().map(MemberId::as_str),
+            state_json(&HolderState::default()),
             now
         ],
     )
     .await?;
+    let row: StateRow = tx
+        .fetch_optional(&select, &args![program_id, holder])
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(parse_state(&row.state)?)
+}
+
+/// Rows per `INSERT` of ledger entries: 12 arguments each, well under every engine's limit.
+const ENTRIES_PER_INSERT: usize = 200;
+
+/// Writes the ledger entries of `changes` in as few statements as the batch size allows.
+async fn insert_entries(
+    tx: &mut Tx,
+    cause: Cause<'_>,
+    changes: &[HolderChange],
+    now: DateTime<Utc>,
+) -> Result<(), BookError> {
+    const COLUMNS: usize = 12;
+    let entries: Vec<(&HolderChange, &Entry)> = changes
+        .iter()
+        .flat_map(|c| c.outcome.entries.iter().map(move |e| (c, e)))
+        .collect();
+    for batch in entries.chunks(ENTRIES_PER_INSERT) {
+        let mut sql = String::from(
+            "INSERT INTO ledger_entries (program_id, holder, event_type, event_id, order_id, kind, amount, lot, effective_at, seq, expires_at, created_at) VALUES ",
+        );
+        let mut values = Vec::with_capacity(batch.len() * COLUMNS);
+        for (i, (change, e)) in batch.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(&placeholders(i * COLUMNS + 1, COLUMNS));
+            sql.push(')');
+            values.extend(args![
+                change.program_id.as_str(),
+                change.holder.as_str(),
+                cause.event_type,
+                cause.event_id,
+                cause.order_id,
+                e.kind.as_str(),
+                e.amount,
+                e.lot.as_deref(),
+                e.effective_at,
+                i64::try_from(e.seq).unwrap_or(i64::MAX),
+                e.expires_at,
+                now
+            ]);
+        }
+        tx.execute(&sql, &values).await?;
+    }
     Ok(())
 }
 
@@ -779,57 +823,83 @@ async fn holder_cards(
         Some(m) => ("member_id", m.as_str()),
         None => ("account_id", target.holder.account_id.as_str()),
     };
+    let lock = if bump.is_some() { tx.lock_suffix() } else { "" };
     let sql = format!(
         "SELECT id, version, updated_at FROM cards WHERE program_id = $1 AND {column} = $2 \
-         AND status <> 'revoked' ORDER BY id{}",
-        tx.lock_suffix()
+         AND status <> 'revoked' ORDER BY id{lock}"
     );
     let rows: Vec<CardRow> = tx
         .fetch_all(&sql, &args![target.program.id.as_str(), value])
         .await?;
-    let Some(notify) = bump else {
-        return Ok(rows
-            .into_iter()
-            .map(|r| CardVersion {
-                id: r.id,
-                version: r.version,
-            })
-            .collect());
-    };
-    let notify = notify.map(Notify::as_str);
-    let mut cards = Vec::with_capacity(rows.len());
-    for row in rows {
-        let version = row.version + 1;
-        let mtime = super::next_card_mtime(row.updated_at);
-        let sql = "UPDATE cards SET version = $1, updated_at = $2, notify = $3 WHERE id = $4";
-        tx.execute(sql, &args![version, mtime, notify, row.id.as_str()])
-            .await?;
-        enqueue(tx, &row.id, version, notify, now).await?;
-        cards.push(CardVersion {
-            id: row.id,
-            version,
-        });
+    let cards = rows
+        .iter()
+        .map(|r| CardVersion {
+            id: r.id.clone(),
+            version: r.version + i64::from(bump.is_some()),
+        })
+        .collect();
+    if let Some(notify) = bump {
+        if !rows.is_empty() {
+            bump_cards(tx, &rows, notify).await?;
+            let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+            enqueue(tx, &ids, now).await?;
+        }
     }
     Ok(cards)
 }
 
-/// One outbox row per Apple Wallet device registered for the card and for its Google object.
-async fn enqueue(
+/// One statement gives every card of `rows` its next version, its next modification time
+/// and the notification reason of that version.
+async fn bump_cards(
     tx: &mut Tx,
-    card_id: &str,
-    version: i64,
-    notify: Option<&str>,
-    now: DateTime<Utc>,
+    rows: &[CardRow],
+    notify: Option<Notify>,
 ) -> Result<(), BookError> {
-    let apple = "INSERT INTO outbox (kind, card_id, card_version, target, notify, state, attempts, due_at, created_at) \
-                 SELECT 'apple_push', r.card_id, $2, d.push_token, $3, 'pending', 0, $4, $4 \
-                 FROM registrations r JOIN devices d ON d.id = r.device_id \
-                 WHERE r.card_id = $1 AND d.scheme = 'ApplePass'";
-    let google = "INSERT INTO outbox (kind, card_id, card_version, target, notify, state, attempts, due_at, created_at) \
-                  SELECT 'google_object', id, $2, google_object_id, $3, 'pending', 0, $4, $4 \
-                  FROM cards WHERE id = $1 AND google_object_id IS NOT NULL";
-    let a = args![card_id, version, notify, now];
-    tx.execute(apple, &a).await?;
-    tx.execute(google, &a).await?;
+    let mut sql =
+        String::from("UPDATE cards SET version = version + 1, notify = $1, updated_at = CASE id");
+    let mut values = Vec::with_capacity(1 + rows.len() * 3);
+    values.extend(args![notify.map(Notify::as_str)]);
+    for row in rows {
+        let n = values.len();
+        sql.push_str(&format!(" WHEN ${} THEN ${}", n + 1, n + 2));
+        values.extend(args![
+            row.id.as_str(),
+            super::next_card_mtime(row.updated_at)
+        ]);
+    }
+    sql.push_str(" END WHERE id IN (");
+    sql.push_str(&placeholders(values.len() + 1, rows.len()));
+    sql.push(')');
+    values.extend(rows.iter().map(|r| Arg::from(r.id.as_str())));
+    tx.execute(&sql, &values).await?;
+    Ok(())
+}
+
+/// One outbox row per Apple Wallet device registered for one of the cards and per Google
+/// object of one, carrying the card's current version and notification reason: called in the
+/// transaction that gave the cards their new version.
+pub(super) async fn enqueue(
+    tx: &mut Tx,
+    card_ids: &[&str],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let n = card_ids.len();
+    let apple_ids = placeholders(3, n);
+    let google_ids = placeholders(3 + n, n);
+    let sql = format!(
+        "INSERT INTO outbox (kind, card_id, card_version, target, notify, state, attempts, due_at, created_at) \
+         SELECT 'apple_push', c.id, c.version, d.push_token, c.notify, 'pending', 0, $1, $2 \
+         FROM cards c JOIN registrations r ON r.card_id = c.id JOIN devices d ON d.id = r.device_id \
+         WHERE d.scheme = 'ApplePass' AND c.id IN ({apple_ids}) \
+         UNION ALL \
+         SELECT 'google_object', c.id, c.version, c.google_object_id, c.notify, 'pending', 0, $1, $2 \
+         FROM cards c WHERE c.google_object_id IS NOT NULL AND c.id IN ({google_ids})"
+    );
+    let mut values = Vec::with_capacity(2 + 2 * n);
+    values.extend(args![now, now]);
+    for _ in 0..2 {
+        values.extend(card_ids.iter().map(|id| Arg::from(*id)));
+    }
+    tx.execute(&sql, &values).await?;
     Ok(())
 }

@@ -172,3 +172,28 @@ impl Tx {
         }
     }
 }
+
+/// `$from, $from+1, …` for `n` placeholders: the list of an `IN (…)` or a `VALUES` row.
+pub fn placeholders(from: usize, n: usize) -> String {
+    let mut s = String::with_capacity(n * 4);
+    for i in from..from + n {
+        if i > from {
+            s.push_str(", ");
+        }
+        s.push('$');
+        s.push_str(&i.to_string());
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholders;
+
+    #[test]
+    fn placeholders_number_from_the_given_index() {
+        assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(placeholders(1, 1), "$1");
+        assert_eq!(placeholders(1, 0), "");
+    }
+}

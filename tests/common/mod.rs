@@ -230,6 +230,57 @@ impl TestApp {
     }
 }
 
+/// One delivery the outbox holds, as the dispatchers read it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Delivery {
+    pub kind: String,
+    pub card_id: String,
+    pub card_version: i64,
+    pub target: String,
+    pub notify: Option<String>,
+}
+
+impl TestApp {
+    /// Runs SQL straight on the app's database: the state a component the test does not
+    /// drive would have left (a device's registration, say).
+    pub async fn execute_sql(&self, sql: &str) {
+        match self.engine {
+            Engine::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                sqlx::raw_sql(sql).execute(&mut c).await.expect("sql runs");
+            }
+            Engine::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                sqlx::raw_sql(sql).execute(&mut c).await.expect("sql runs");
+            }
+        }
+    }
+
+    /// The outbox, in a stable order.
+    pub async fn outbox(&self) -> Vec<Delivery> {
+        let sql = "SELECT kind, card_id, card_version, target, notify FROM outbox \
+                   ORDER BY kind, card_id, target, card_version";
+        match self.engine {
+            Engine::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                sqlx::query_as(sql).fetch_all(&mut c).await.expect("outbox")
+            }
+            Engine::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.database_url)
+                    .await
+                    .expect("connect");
+                sqlx::query_as(sql).fetch_all(&mut c).await.expect("outbox")
+            }
+        }
+    }
+}
+
 pub fn id(v: &Value) -> &str {
     v["id"].as_str().expect("has an id")
 }

@@ -480,7 +480,7 @@ fn adjust(
                     "adjustment_exceeds_balance",
                     "amount",
                     "cannot remove more stamps than the holder has",
-                    state.stamps.total,
+                    state.stamps.total.max(0),
                 ));
             }
             stamp::adjust(&mut state.stamps, rules, &source, amount, now, out);

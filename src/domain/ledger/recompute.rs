@@ -35,10 +35,9 @@ pub fn recompute(ctx: Ctx<'_>, entries: &[Entry], now: DateTime<Utc>) -> Balance
                 .filter(|e| e.kind.is_stamps())
                 .map(|e| e.amount)
                 .sum();
-            let n = i64::from(r.stamps_required);
             let rewards = Lots::of(entries.iter().filter(|e| e.kind.is_reward()));
             Balance::Stamp(StampBalance {
-                stamps: u32::try_from(total.rem_euclid(n)).unwrap_or(0),
+                stamps: super::stamp::stamps_on_card(total, r.stamps_required),
                 stamps_required: r.stamps_required,
                 rewards_available: u32::try_from(rewards.live_sum(now).max(0)).unwrap_or(0),
             })

@@ -12,7 +12,8 @@ use crate::domain::rules::StampRules;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StampState {
-    /// Σ stamps of the holder's orders and adjustments, ≥ 0.
+    /// Σ stamps of the holder's orders and adjustments; below 0 only when a refund takes back
+    /// stamps that a manual debit had already removed.
     #[serde(default)]
     pub total: i64,
     /// Live rewards, oldest first.
@@ -46,10 +47,19 @@ pub fn earned_by(rules: &StampRules, amount: i64) -> i64 {
 pub fn view(state: &StampState, required: u32, now: DateTime<Utc>) -> StampBalance {
     let live = state.rewards.iter().filter(|r| live(r, now)).count();
     StampBalance {
-        stamps: u32::try_from(state.total.rem_euclid(i64::from(required))).unwrap_or(0),
+        stamps: stamps_on_card(state.total, required),
         stamps_required: required,
         rewards_available: u32::try_from(live).unwrap_or(u32::MAX),
     }
+}
+
+/// `total mod N`; none while the total is negative (a refund took back stamps that an
+/// adjustment had already removed: later stamps pay that back first).
+pub fn stamps_on_card(total: i64, required: u32) -> u32 {
+    if total < 0 {
+        return 0;
+    }
+    u32::try_from(total % i64::from(required.max(1))).unwrap_or(0)
 }
 
 pub fn next_change(state: &StampState) -> Option<DateTime<Utc>> {
