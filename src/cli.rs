@@ -1,4 +1,7 @@
-//! The command line: `serve`, `migrate`, `dev-certs`, `verify`, `recompute` and `api-key`.
+//! The command line: `serve`, `migrate`, `dev-certs`, `verify`, `import-orders`, `recompute`
+//! and `api-key`.
+
+mod import_orders;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -58,6 +61,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Books orders from a CSV file whose header names the fields of `POST /api/v1/orders`;
+    /// exits 2 when some rows were rejected. Re-running a file books nothing twice.
+    ImportOrders {
+        /// The CSV file; `-` reads standard input.
+        file: PathBuf,
+        /// Print the summary and the rejected rows as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Applies the time-based balance changes that are due (moved windows, expired cashback
     /// and rewards) and exits; `serve` does the same every 30 seconds.
     Recompute,
@@ -92,6 +104,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_dev_certs(&paths);
         }
         Command::Verify { file, wwdr, json } => return verify(&settings, &file, &wwdr, json),
+        Command::ImportOrders { file, json } => {
+            return import_orders::run(&settings, &file, json).await;
+        }
         Command::Recompute => {
             let store = Store::connect(&settings.database_url(), 1).await?;
             store.migrate().await?;

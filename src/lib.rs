@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod import;
 pub mod jobs;
 pub mod passes;
 pub mod startup;
