@@ -474,6 +474,17 @@ async fn a_change_queues_one_delivery_per_device_and_google_object(engine: Engin
         "issuer.object-b",
         None,
     ));
+    // So does a new name of the holder, silently.
+    let member = id(&c.members[0]);
+    let renamed = app
+        .patch(
+            &format!("/members/{member}"),
+            &json!({"name": "Anna Ivanova"}),
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    expected.push(delivery("apple_push", a, va + 1, "token-1", None));
+    expected.push(delivery("apple_push", a, va + 1, "token-2", None));
     expected.sort_by(|x, y| {
         (&x.kind, &x.card_id, &x.target, x.card_version).cmp(&(
             &y.kind,

@@ -60,8 +60,17 @@ impl Store {
         Ok(())
     }
 
-    /// The live (not revoked) key with this id.
+    /// The live (not revoked) key with this id; cached for [`cache::TTL`](super::cache::TTL).
     pub async fn find_api_key(&self, id: &ApiKeyId) -> StoreResult<ApiKeyRecord> {
+        if let Some(key) = self.cache.api_key(id.as_str()) {
+            return Ok(key);
+        }
+        let key = self.read_api_key(id).await?;
+        self.cache.set_api_key(key.clone());
+        Ok(key)
+    }
+
+    async fn read_api_key(&self, id: &ApiKeyId) -> StoreResult<ApiKeyRecord> {
         let sql = "SELECT id, name, role, secret_hash, created_at FROM api_keys WHERE id = $1 AND revoked_at IS NULL";
         let row: Option<(String, String, String, String, DateTime<Utc>)> =
             read!(self, pool => sqlx::query_as(sql).bind(id.as_str()).fetch_optional(pool).await)?;

@@ -32,7 +32,7 @@ macro_rules! bump_cards {
     ($tx:expr, $column:literal, $id:expr) => {{
         let newest = concat!("SELECT MAX(updated_at) FROM cards WHERE ", $column, " = $1");
         let bump = concat!(
-            "UPDATE cards SET version = version + 1, updated_at = $2 WHERE ",
+            "UPDATE cards SET version = version + 1, updated_at = $2, notify = NULL WHERE ",
             $column,
             " = $1"
         );
@@ -46,6 +46,13 @@ macro_rules! bump_cards {
         sqlx::query(bump)
             .bind($id)
             .bind(mtime)
+            .execute(&mut *$tx)
+            .await?;
+        // The wallets get the new face like any other change of the cards.
+        let filter = concat!("c.", $column, " = $1 AND c.status <> 'revoked'");
+        sqlx::query(&crate::store::ledger::outbox_sql(2, filter))
+            .bind($id)
+            .bind(crate::store::now())
             .execute(&mut *$tx)
             .await?;
     }};

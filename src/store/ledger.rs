@@ -875,31 +875,33 @@ async fn bump_cards(
     Ok(())
 }
 
-/// One outbox row per Apple Wallet device registered for one of the cards and per Google
-/// object of one, carrying the card's current version and notification reason: called in the
-/// transaction that gave the cards their new version.
+/// The statement that queues one outbox row per Apple Wallet device (`ApplePass` scheme)
+/// registered for a card and per Google object of a card, for the cards `filter` selects (a
+/// condition on `c`), each carrying the card's current version and notification reason;
+/// `$now` is the parameter of the current time. Run in the transaction that gave the cards
+/// their new version.
+pub(super) fn outbox_sql(now: usize, filter: &str) -> String {
+    format!(
+        "INSERT INTO outbox (kind, card_id, card_version, target, notify, state, attempts, due_at, created_at) \
+         SELECT 'apple_push', c.id, c.version, d.push_token, c.notify, 'pending', 0, ${now}, ${now} \
+         FROM cards c JOIN registrations r ON r.card_id = c.id JOIN devices d ON d.id = r.device_id \
+         WHERE d.scheme = 'ApplePass' AND {filter} \
+         UNION ALL \
+         SELECT 'google_object', c.id, c.version, c.google_object_id, c.notify, 'pending', 0, ${now}, ${now} \
+         FROM cards c WHERE c.google_object_id IS NOT NULL AND {filter}"
+    )
+}
+
+/// Queues the deliveries of the cards `card_ids` (see [`outbox_sql`]).
 pub(super) async fn enqueue(
     tx: &mut Tx,
     card_ids: &[&str],
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let n = card_ids.len();
-    let apple_ids = placeholders(3, n);
-    let google_ids = placeholders(3 + n, n);
-    let sql = format!(
-        "INSERT INTO outbox (kind, card_id, card_version, target, notify, state, attempts, due_at, created_at) \
-         SELECT 'apple_push', c.id, c.version, d.push_token, c.notify, 'pending', 0, $1, $2 \
-         FROM cards c JOIN registrations r ON r.card_id = c.id JOIN devices d ON d.id = r.device_id \
-         WHERE d.scheme = 'ApplePass' AND c.id IN ({apple_ids}) \
-         UNION ALL \
-         SELECT 'google_object', c.id, c.version, c.google_object_id, c.notify, 'pending', 0, $1, $2 \
-         FROM cards c WHERE c.google_object_id IS NOT NULL AND c.id IN ({google_ids})"
-    );
-    let mut values = Vec::with_capacity(2 + 2 * n);
-    values.extend(args![now, now]);
-    for _ in 0..2 {
-        values.extend(card_ids.iter().map(|id| Arg::from(*id)));
-    }
-    tx.execute(&sql, &values).await?;
+    let filter = format!("c.id IN ({})", placeholders(2, card_ids.len()));
+    let mut values = Vec::with_capacity(1 + card_ids.len());
+    values.extend(args![now]);
+    values.extend(card_ids.iter().map(|id| Arg::from(*id)));
+    tx.execute(&outbox_sql(1, &filter), &values).await?;
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod api_keys;
+mod cache;
 mod cards;
 mod ledger;
 mod members;
@@ -65,6 +66,7 @@ enum Db {
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    cache: std::sync::Arc<cache::Cache>,
 }
 
 /// Runs `$body` with `$pool` bound to the engine's reading pool; the body is compiled once per
@@ -111,7 +113,10 @@ impl Store {
                 .await?;
             Db::Postgres(pool)
         };
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            cache: Default::default(),
+        })
     }
 
     pub fn engine(&self) -> Engine {

@@ -30,6 +30,7 @@ impl Store {
             .execute(pool)
             .await
             .map(|r| r.rows_affected()))?;
+        self.cache.forget_programs();
         Ok(())
     }
 
@@ -41,11 +42,22 @@ impl Store {
     }
 
     /// Every active program, in id order: the programs an order applies to by default.
+    /// The programs that take orders; cached for [`cache::TTL`](super::cache::TTL).
     pub async fn active_programs(&self) -> StoreResult<Vec<Program>> {
+        let generation = match self.cache.active_programs() {
+            Ok(programs) => return Ok(programs.as_ref().clone()),
+            Err(generation) => generation,
+        };
         let sql = format!("SELECT {COLUMNS} FROM programs WHERE status = 'active' ORDER BY id");
         let rows: Vec<ProgramRow> =
             read!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
-        rows.into_iter().map(Program::try_from).collect()
+        let programs = rows
+            .into_iter()
+            .map(Program::try_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.cache
+            .set_active_programs(std::sync::Arc::new(programs.clone()), generation);
+        Ok(programs)
     }
 
     pub async fn list_programs(
@@ -69,6 +81,12 @@ impl Store {
     /// Saves `p`; when `cards_change` the program's cards get a new version, since what they
     /// show (name, rules, branding, design) changed.
     pub async fn update_program(&self, p: &Program, cards_change: bool) -> StoreResult<()> {
+        let saved = self.save_program(p, cards_change).await;
+        self.cache.forget_programs();
+        saved
+    }
+
+    async fn save_program(&self, p: &Program, cards_change: bool) -> StoreResult<()> {
         let update = "UPDATE programs SET name = $2, rules = $3, time_zone = $4, design = $5, branding = $6, status = $7, updated_at = $8 WHERE id = $1";
         write!(self, pool => {
             let mut tx = pool.begin().await?;

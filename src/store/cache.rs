@@ -1,0 +1,71 @@
+//! Reads that every booking and API call makes and that change rarely, kept for a few
+//! seconds: the active programs and the API keys. A change made through this process is seen
+//! at once (it drops the cached copy); one made by another instance within [`TTL`].
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::ApiKeyRecord;
+use crate::domain::model::Program;
+
+/// How long another instance's change to a program or key may go unseen.
+pub const TTL: Duration = Duration::from_secs(5);
+
+/// Keys kept at most; beyond that the cache starts afresh (keys are few in practice).
+const MAX_KEYS: usize = 1_000;
+
+#[derive(Default)]
+pub(super) struct Cache {
+    programs: Mutex<Option<(Instant, Arc<Vec<Program>>)>>,
+    /// Moves on every change of a program, so a read that began before it is not kept.
+    programs_generation: AtomicU64,
+    api_keys: Mutex<HashMap<String, (Instant, ApiKeyRecord)>>,
+}
+
+fn fresh(at: Instant) -> bool {
+    at.elapsed() < TTL
+}
+
+impl Cache {
+    /// The cached programs, or the generation to hand back with a fresh read.
+    pub(super) fn active_programs(&self) -> Result<Arc<Vec<Program>>, u64> {
+        let guard = self.programs.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .as_ref()
+            .filter(|(at, _)| fresh(*at))
+            .map(|(_, p)| Arc::clone(p))
+            .ok_or_else(|| self.programs_generation.load(Ordering::SeqCst))
+    }
+
+    /// Keeps `programs` read at `generation` unless a program changed since.
+    pub(super) fn set_active_programs(&self, programs: Arc<Vec<Program>>, generation: u64) {
+        let mut guard = self.programs.lock().unwrap_or_else(|e| e.into_inner());
+        if self.programs_generation.load(Ordering::SeqCst) == generation {
+            *guard = Some((Instant::now(), programs));
+        }
+    }
+
+    pub(super) fn forget_programs(&self) {
+        let mut guard = self.programs.lock().unwrap_or_else(|e| e.into_inner());
+        self.programs_generation.fetch_add(1, Ordering::SeqCst);
+        *guard = None;
+    }
+
+    pub(super) fn api_key(&self, id: &str) -> Option<ApiKeyRecord> {
+        let guard = self.api_keys.lock().unwrap_or_else(|e| e.into_inner());
+        guard
+            .get(id)
+            .filter(|(at, _)| fresh(*at))
+            .map(|(_, k)| k.clone())
+    }
+
+    pub(super) fn set_api_key(&self, key: ApiKeyRecord) {
+        let mut guard = self.api_keys.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.len() >= MAX_KEYS {
+            guard.clear();
+        }
+        guard.insert(key.id.as_str().to_owned(), (Instant::now(), key));
+    }
+}
