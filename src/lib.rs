@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod import;
 pub mod jobs;
+pub mod metrics;
 pub mod passes;
 pub mod startup;
 pub mod state;

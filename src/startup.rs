@@ -63,6 +63,7 @@ impl Application {
                 .as_ref()
                 .map(|k| hash_env_key(k.expose_secret())),
             webhook_secret: settings.webhook_secret.clone().map(Arc::new),
+            metrics: Arc::default(),
         };
         Ok(Application {
             listener,

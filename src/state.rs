@@ -18,4 +18,6 @@ pub struct AppState {
     pub env_admin_key_hash: Option<[u8; 32]>,
     /// The ERP webhook's shared secret; unset turns the webhook off.
     pub webhook_secret: Option<Arc<secrecy::SecretString>>,
+    /// Counters of this process, shared with its workers.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }

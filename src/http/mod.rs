@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod extract;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod webhook;
 
@@ -30,6 +31,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .method_not_allowed_fallback(api_method_not_allowed);
     Router::new()
         .merge(health::router())
+        .merge(metrics::router())
         .merge(webhook::router())
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(max_body_bytes))

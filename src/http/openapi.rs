@@ -33,7 +33,7 @@ mod tests {
     ];
 
     /// The sources that register routes, with the prefix each router is served under.
-    const ROUTERS: [(&str, &str, &str); 8] = [
+    const ROUTERS: [(&str, &str, &str); 10] = [
         ("api/mod.rs", "/api/v1", include_str!("api/mod.rs")),
         (
             "api/programs.rs",
@@ -50,6 +50,8 @@ mod tests {
         ("webhook.rs", "", include_str!("webhook.rs")),
         ("openapi.rs", "/api/v1", include_str!("openapi.rs")),
         ("health.rs", "", include_str!("health.rs")),
+        ("metrics.rs", "", include_str!("metrics.rs")),
+        ("api/outbox.rs", "/api/v1", include_str!("api/outbox.rs")),
     ];
 
     fn document() -> Value {

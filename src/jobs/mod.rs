@@ -1,4 +1,5 @@
-//! Background work of `serve`: the scheduled recompute of time-based balance changes.
-//! (The outbox dispatcher joins it with the Apple and Google delivery issues.)
+//! Background work of `serve`: the scheduled recompute of time-based balance changes,
+//! and the outbox dispatchers that deliver card changes to the wallets.
 
+pub mod outbox;
 pub mod recompute;

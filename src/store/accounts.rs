@@ -87,6 +87,7 @@ impl Store {
             tx.commit().await?;
             Ok(true)
         }.await);
+        self.wake_dispatchers();
         match result.map_err(conflict)? {
             true => Ok(()),
             false => Err(StoreError::NotFound),

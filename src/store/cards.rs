@@ -155,6 +155,7 @@ impl Store {
         // The wallets learn of the new status like of any other change of the card.
         super::ledger::enqueue(&mut tx, &[card.id.as_str()], now()).await?;
         tx.commit().await?;
+        self.wake_dispatchers();
         self.get_card(&card.id).await
     }
 }

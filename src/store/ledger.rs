@@ -283,6 +283,7 @@ impl Store {
             };
             let change = apply(&mut tx, &target, &Event::Tick, cause, now).await?;
             tx.commit().await?;
+            self.wake_dispatchers();
             visited += 1;
             if change.changed {
                 cards += change.cards.len();
@@ -355,6 +356,7 @@ impl Store {
         }
         insert_entries(&mut tx, cause, &changes, now).await?;
         tx.commit().await?;
+        self.wake_dispatchers();
         Ok(response)
     }
 
@@ -442,6 +444,7 @@ impl Store {
         tx.execute(sql, &args![response.to_string(), r.id.as_str()])
             .await?;
         tx.commit().await?;
+        self.wake_dispatchers();
         Ok(response)
     }
 
@@ -543,6 +546,7 @@ impl Store {
         tx.execute(sql, &args![response.to_string(), q.id.as_str()])
             .await?;
         tx.commit().await?;
+        self.wake_dispatchers();
         Ok(response)
     }
 }

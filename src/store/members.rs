@@ -141,6 +141,7 @@ impl Store {
             tx.commit().await?;
             Ok(true)
         }.await);
+        self.wake_dispatchers();
         match result {
             Ok(false) => Err(StoreError::NotFound),
             Ok(true) => Ok(()),

@@ -11,6 +11,7 @@ mod cache;
 mod cards;
 mod ledger;
 mod members;
+mod outbox;
 mod programs;
 mod rows;
 mod tx;
@@ -33,6 +34,7 @@ pub use ledger::{
     KeyedTable, OrderRecord, RefundRecord, Target,
 };
 pub use members::{MemberKey, normalize_email};
+pub use outbox::{CHANNEL as OUTBOX_CHANNEL, DeadLetter, Delivery, DeliveryEnd, OutboxStats};
 pub use rows::Page;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -67,6 +69,8 @@ enum Db {
 pub struct Store {
     db: Db,
     cache: std::sync::Arc<cache::Cache>,
+    /// Wakes this process's dispatchers after a commit that queued deliveries.
+    wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// Runs `$body` with `$pool` bound to the engine's reading pool; the body is compiled once per
@@ -116,6 +120,7 @@ impl Store {
         Ok(Store {
             db,
             cache: Default::default(),
+            wake: Default::default(),
         })
     }
 

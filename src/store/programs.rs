@@ -83,6 +83,7 @@ impl Store {
     pub async fn update_program(&self, p: &Program, cards_change: bool) -> StoreResult<()> {
         let saved = self.save_program(p, cards_change).await;
         self.cache.forget_programs();
+        self.wake_dispatchers();
         saved
     }
 

@@ -260,24 +260,37 @@ impl TestApp {
         }
     }
 
-    /// The outbox, in a stable order.
-    pub async fn outbox(&self) -> Vec<Delivery> {
-        let sql = "SELECT kind, card_id, card_version, target, notify FROM outbox \
-                   ORDER BY kind, card_id, target, card_version";
+    /// Rows of a query straight on the app's database.
+    pub async fn fetch<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
         match self.engine {
             Engine::Sqlite => {
                 let mut c = sqlx::SqliteConnection::connect(&self.database_url)
                     .await
                     .expect("connect");
-                sqlx::query_as(sql).fetch_all(&mut c).await.expect("outbox")
+                sqlx::query_as(sql).fetch_all(&mut c).await.expect("query")
             }
             Engine::Postgres => {
                 let mut c = sqlx::PgConnection::connect(&self.database_url)
                     .await
                     .expect("connect");
-                sqlx::query_as(sql).fetch_all(&mut c).await.expect("outbox")
+                sqlx::query_as(sql).fetch_all(&mut c).await.expect("query")
             }
         }
+    }
+
+    /// The outbox, in a stable order.
+    pub async fn outbox(&self) -> Vec<Delivery> {
+        self.fetch(
+            "SELECT kind, card_id, card_version, target, notify FROM outbox \
+             ORDER BY kind, card_id, target, card_version",
+        )
+        .await
     }
 }
 

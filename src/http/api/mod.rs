@@ -3,6 +3,7 @@
 mod accounts;
 mod cards;
 mod orders;
+mod outbox;
 mod programs;
 
 use axum::Router;
@@ -18,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(cards::router())
         .merge(orders::router())
+        .merge(outbox::router())
 }
 
 /// `?limit=&after=` of every list.

@@ -1,0 +1,21 @@
+-- The dispatcher: when a row last changed state, the index its claim looks targets up by,
+-- push tokens looked up when APNs calls one unregistered, and a NOTIFY to every instance's
+-- dispatcher when a transaction that queued deliveries commits.
+ALTER TABLE outbox ADD COLUMN updated_at TIMESTAMPTZ;
+CREATE INDEX outbox_pending_target ON outbox (kind, target) WHERE state = 'pending';
+CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead';
+CREATE INDEX devices_push_token ON devices (push_token);
+
+CREATE FUNCTION walletcards_outbox_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM added) THEN
+        PERFORM pg_notify('walletcards_outbox', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
+    REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION walletcards_outbox_notify();

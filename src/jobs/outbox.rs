@@ -1,0 +1,317 @@
+//! The Apple dispatcher: drains the outbox's `apple_push` rows into APNs.
+//!
+//! - **Claiming** (see `store::outbox`): due rows with a lease; on PostgreSQL several
+//!   instances' dispatchers skip each other's rows, and a dead dispatcher's rows are claimed
+//!   again when the lease runs out.
+//! - **Coalescing**: one push per push token for all its claimed rows. A push says only "ask
+//!   me what changed"; the device then lists every pass of the type that changed since its
+//!   tag, so several changes (of one card or of several) need one push.
+//! - **Waking**: at once after a commit that queued rows (in process, and through
+//!   `LISTEN walletcards_outbox` from other instances on PostgreSQL), and by a timer for
+//!   retries and as a fallback poll.
+//! - **Outcomes**, as the APNs response table says: delivered → done; 410 → the token's
+//!   registrations are deleted; 400 `BadDeviceToken` → kept, the row is a dead letter and an
+//!   error is logged (one misconfiguration returns it for every token, so nothing is pruned);
+//!   other refusals → dead letter and an error; 429, 5xx and transport errors → retried with
+//!   exponential back-off and jitter, a dead letter after the last attempt. Dead letters are
+//!   listed and retried through the admin API.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rand::Rng;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+use crate::store::{Delivery, DeliveryEnd, Store, StoreError, now};
+
+/// The outbox kind this dispatcher drains.
+pub const KIND: &str = "apple_push";
+
+/// What one push came to, as the APNs response table decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushResult {
+    Delivered,
+    /// 410: the token no longer holds passes of this type.
+    Unregistered,
+    /// 400 `BadDeviceToken`.
+    BadDeviceToken,
+    /// Worth trying again later (429, 5xx, transport): `reason` as APNs gave it.
+    Retry {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// Refused for a reason a retry will not change (configuration): dead letter.
+    Rejected {
+        reason: String,
+    },
+}
+
+/// Sends one push for a pass type to a device token.
+pub trait Pusher: Send + Sync + 'static {
+    fn push(&self, push_token: &str) -> impl Future<Output = PushResult> + Send;
+}
+
+/// How the dispatcher paces itself.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// How long a claim holds its rows before another dispatcher may take them.
+    pub lease: TimeDelta,
+    /// Rows claimed at once (more when picked tokens have several).
+    pub batch: u32,
+    /// Pushes in flight at once (they share one HTTP/2 connection).
+    pub concurrency: usize,
+    /// Attempts before a row becomes a dead letter.
+    pub max_attempts: i32,
+    /// The first retry's delay; each further one doubles, up to `retry_cap`.
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+    /// The longest sleep without a wake-up: a fallback for missed signals.
+    pub poll: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            lease: TimeDelta::seconds(60),
+            batch: 500,
+            concurrency: 256,
+            max_attempts: 8,
+            retry_base: Duration::from_secs(2),
+            retry_cap: Duration::from_secs(600),
+            poll: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Policy {
+    /// The delay before attempt `attempts + 1`: exponential, with jitter in its upper half.
+    pub fn backoff(&self, attempts: i32) -> Duration {
+        let exponent = u32::try_from(attempts.saturating_sub(1))
+            .unwrap_or(0)
+            .min(20);
+        let full = self
+            .retry_base
+            .saturating_mul(2u32.saturating_pow(exponent))
+            .min(self.retry_cap);
+        let half = full / 2;
+        half + rand::rng().random_range(Duration::ZERO..=half)
+    }
+}
+
+/// Drains due rows until none is left; returns how many rows were handled.
+pub async fn drain<P: Pusher>(
+    store: &Store,
+    pusher: &Arc<P>,
+    policy: &Policy,
+    metrics: &Arc<Metrics>,
+) -> Result<usize, StoreError> {
+    let mut handled = 0;
+    loop {
+        let rows = store
+            .claim_deliveries(KIND, now(), policy.lease, policy.batch)
+            .await?;
+        if rows.is_empty() {
+            return Ok(handled);
+        }
+        handled += rows.len();
+        deliver(store, pusher, policy, metrics, rows).await?;
+    }
+}
+
+/// One push per token of `rows`, at most `policy.concurrency` at once; then each token's
+/// rows get their end.
+async fn deliver<P: Pusher>(
+    store: &Store,
+    pusher: &Arc<P>,
+    policy: &Policy,
+    metrics: &Arc<Metrics>,
+    rows: Vec<Delivery>,
+) -> Result<(), StoreError> {
+    let mut by_token: BTreeMap<String, Vec<Delivery>> = BTreeMap::new();
+    for row in rows {
+        by_token.entry(row.target.clone()).or_default().push(row);
+    }
+    let permits = Arc::new(Semaphore::new(policy.concurrency.max(1)));
+    let mut pushes = JoinSet::new();
+    for (token, rows) in by_token {
+        let (pusher, permits, metrics) = (
+            Arc::clone(pusher),
+            Arc::clone(&permits),
+            Arc::clone(metrics),
+        );
+        pushes.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let started = Instant::now();
+            let result = pusher.push(&token).await;
+            metrics.apns_latency.observe(started.elapsed());
+            (token, rows, result)
+        });
+    }
+    let mut done = Vec::new();
+    while let Some(joined) = pushes.join_next().await {
+        let Ok((token, rows, result)) = joined else {
+            continue; // a panicked push: its rows come back when the lease runs out
+        };
+        match end_of(store, policy, metrics, &token, &rows, result).await? {
+            DeliveryEnd::Done => done.extend(rows.iter().map(|r| r.id)),
+            end => {
+                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                store.finish_deliveries(&ids, &end, now()).await?;
+            }
+        }
+    }
+    store
+        .finish_deliveries(&done, &DeliveryEnd::Done, now())
+        .await
+}
+
+/// What a push's result means for its rows (and the token's registrations).
+async fn end_of(
+    store: &Store,
+    policy: &Policy,
+    metrics: &Metrics,
+    token: &str,
+    rows: &[Delivery],
+    result: PushResult,
+) -> Result<DeliveryEnd, StoreError> {
+    let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(1);
+    Ok(match result {
+        PushResult::Delivered => {
+            metrics.delivery("apple", "delivered", "");
+            DeliveryEnd::Done
+        }
+        PushResult::Unregistered => {
+            metrics.delivery("apple", "unregistered", "Unregistered");
+            let forgotten = store.forget_push_token(token).await?;
+            tracing::info!(
+                registrations = forgotten,
+                "APNs: the device no longer holds the pass; its registrations are deleted"
+            );
+            DeliveryEnd::Done
+        }
+        PushResult::BadDeviceToken => {
+            metrics.delivery("apple", "dead", "BadDeviceToken");
+            tracing::error!(
+                "APNs answered BadDeviceToken: check the APNs environment and credentials \
+                 (a misconfiguration returns it for every token); the registration is kept"
+            );
+            DeliveryEnd::Dead {
+                error: "400 BadDeviceToken".into(),
+            }
+        }
+        PushResult::Rejected { reason } => {
+            metrics.delivery("apple", "dead", &reason);
+            tracing::error!(%reason, "APNs refused the push; kept as a dead letter");
+            DeliveryEnd::Dead { error: reason }
+        }
+        PushResult::Retry {
+            reason,
+            retry_after,
+        } if attempts < policy.max_attempts => {
+            metrics.delivery("apple", "retry", &reason);
+            let delay = policy
+                .backoff(attempts)
+                .max(retry_after.unwrap_or_default());
+            tracing::warn!(%reason, attempts, ?delay, "APNs push failed; retrying");
+            DeliveryEnd::Retry {
+                due_at: later(delay),
+                error: reason,
+            }
+        }
+        PushResult::Retry { reason, .. } => {
+            metrics.delivery("apple", "dead", &reason);
+            tracing::error!(%reason, attempts, "APNs push failed on its last attempt; kept as a dead letter");
+            DeliveryEnd::Dead { error: reason }
+        }
+    })
+}
+
+fn later(delay: Duration) -> DateTime<Utc> {
+    now() + TimeDelta::from_std(delay).unwrap_or(TimeDelta::seconds(600))
+}
+
+/// Drains the outbox whenever woken, until `shutdown`.
+pub async fn run<P: Pusher>(
+    store: Store,
+    pusher: Arc<P>,
+    policy: Policy,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) {
+    let wake = store.outbox_signal();
+    loop {
+        if let Err(e) = drain(&store, &pusher, &policy, &metrics).await {
+            tracing::error!(error = %e, "outbox dispatch failed; retrying");
+        }
+        let sleep = match store.next_delivery_at(KIND).await {
+            Ok(Some(at)) => (at - now()).to_std().unwrap_or(Duration::ZERO),
+            _ => policy.poll,
+        }
+        .min(policy.poll)
+        .max(Duration::from_millis(5));
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = wake.notified() => {}
+            () = tokio::time::sleep(sleep) => {}
+        }
+    }
+}
+
+/// Relays `NOTIFY walletcards_outbox` from other instances to this process's dispatchers
+/// (PostgreSQL only); reconnects after a lost connection.
+pub async fn listen(database_url: String, wake: Arc<Notify>, shutdown: CancellationToken) {
+    loop {
+        let listened = async {
+            let mut listener = sqlx::postgres::PgListener::connect(&database_url).await?;
+            listener.listen(crate::store::OUTBOX_CHANNEL).await?;
+            // Changes committed while (re)connecting: look once.
+            wake.notify_one();
+            loop {
+                listener.recv().await?;
+                wake.notify_one();
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), sqlx::Error>(())
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            result = listened => {
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "outbox LISTEN connection lost; reconnecting");
+                }
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_cap() {
+        let policy = Policy {
+            retry_base: Duration::from_secs(2),
+            retry_cap: Duration::from_secs(60),
+            ..Policy::default()
+        };
+        for _ in 0..100 {
+            let first = policy.backoff(1);
+            assert!(first >= Duration::from_secs(1) && first <= Duration::from_secs(2));
+            let third = policy.backoff(3);
+            assert!(third >= Duration::from_secs(4) && third <= Duration::from_secs(8));
+            let late = policy.backoff(30);
+            assert!(late >= Duration::from_secs(30) && late <= Duration::from_secs(60));
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! What `GET /metrics` reports, in the Prometheus text format: counters and a latency
+//! histogram kept in process, plus gauges read from the database at scrape time (queue depth
+//! and age, registrations).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the APNs latency buckets, in seconds.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// A latency histogram with fixed buckets.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    count: AtomicU64,
+    /// Sum in microseconds.
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        for (bucket, bound) in self.buckets.iter().zip(LATENCY_BUCKETS) {
+            if secs <= bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (bucket, bound) in self.buckets.iter().zip(LATENCY_BUCKETS) {
+            let n = bucket.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {n}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+    }
+}
+
+/// The process's counters; one per application, shared by its handlers and workers.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// (channel, outcome, reason) → deliveries.
+    deliveries: Mutex<BTreeMap<(&'static str, &'static str, String), u64>>,
+    pub apns_latency: Histogram,
+    /// Passes signed (cache misses) and served, by status.
+    pub passes_signed: AtomicU64,
+    pub passes_served_200: AtomicU64,
+    pub passes_served_304: AtomicU64,
+}
+
+/// Gauges read from the database for one scrape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gauges {
+    pub outbox: crate::store::OutboxStats,
+    pub registrations: i64,
+}
+
+impl Metrics {
+    /// Counts one delivery attempt's outcome (`reason` is APNs's or Google's, or empty).
+    pub fn delivery(&self, channel: &'static str, outcome: &'static str, reason: &str) {
+        let mut map = self.deliveries.lock().unwrap_or_else(|e| e.into_inner());
+        *map.entry((channel, outcome, reason.to_owned()))
+            .or_default() += 1;
+    }
+
+    /// Deliveries counted so far with this channel and outcome.
+    pub fn deliveries(&self, channel: &str, outcome: &str) -> u64 {
+        let map = self.deliveries.lock().unwrap_or_else(|e| e.into_inner());
+        map.iter()
+            .filter(|((c, o, _), _)| *c == channel && *o == outcome)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    pub fn render(&self, gauges: &Gauges) -> String {
+        let mut out = String::with_capacity(4096);
+        let o = &gauges.outbox;
+        gauge(
+            &mut out,
+            "walletcards_outbox_pending",
+            "Deliveries waiting, due or not.",
+            o.pending as f64,
+        );
+        gauge(
+            &mut out,
+            "walletcards_outbox_due",
+            "Deliveries due now.",
+            o.due as f64,
+        );
+        gauge(
+            &mut out,
+            "walletcards_outbox_dead",
+            "Dead letters (retryable by admins).",
+            o.dead as f64,
+        );
+        gauge(
+            &mut out,
+            "walletcards_outbox_oldest_due_age_seconds",
+            "How long the oldest due delivery has waited.",
+            o.oldest_due_age_seconds,
+        );
+        gauge(
+            &mut out,
+            "walletcards_registrations",
+            "Pass registrations of devices.",
+            gauges.registrations as f64,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP walletcards_deliveries_total Delivery attempts by channel, outcome and reason.\n\
+             # TYPE walletcards_deliveries_total counter"
+        );
+        let map = self.deliveries.lock().unwrap_or_else(|e| e.into_inner());
+        for ((channel, outcome, reason), n) in map.iter() {
+            let reason = reason.replace(['\\', '"', '\n'], "_");
+            let _ = writeln!(
+                out,
+                "walletcards_deliveries_total{{channel=\"{channel}\",outcome=\"{outcome}\",reason=\"{reason}\"}} {n}"
+            );
+        }
+        drop(map);
+        self.apns_latency.render(
+            &mut out,
+            "walletcards_apns_request_duration_seconds",
+            "Time from sending a push to APNs's answer.",
+        );
+        counter(
+            &mut out,
+            "walletcards_passes_signed_total",
+            "Passes signed (not served from the cache).",
+            self.passes_signed.load(Ordering::Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP walletcards_passes_served_total Passes served to devices and admins, by status.\n\
+             # TYPE walletcards_passes_served_total counter\n\
+             walletcards_passes_served_total{{status=\"200\"}} {}\n\
+             walletcards_passes_served_total{{status=\"304\"}} {}",
+            self.passes_served_200.load(Ordering::Relaxed),
+            self.passes_served_304.load(Ordering::Relaxed),
+        );
+        out
+    }
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, value: f64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+    );
+}
+
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_histogram_counts_each_observation_in_every_bucket_it_fits() {
+        let m = Metrics::default();
+        m.apns_latency.observe(Duration::from_millis(3));
+        m.apns_latency.observe(Duration::from_millis(300));
+        let text = m.render(&Gauges::default());
+        assert!(text.contains("walletcards_apns_request_duration_seconds_bucket{le=\"0.0025\"} 0"));
+        assert!(text.contains("walletcards_apns_request_duration_seconds_bucket{le=\"0.005\"} 1"));
+        assert!(text.contains("walletcards_apns_request_duration_seconds_bucket{le=\"0.5\"} 2"));
+        assert!(text.contains("walletcards_apns_request_duration_seconds_count 2"));
+    }
+
+    #[test]
+    fn deliveries_are_counted_by_outcome_and_reason() {
+        let m = Metrics::default();
+        m.delivery("apple", "retry", "InternalServerError");
+        m.delivery("apple", "retry", "InternalServerError");
+        m.delivery("apple", "delivered", "");
+        assert_eq!(m.deliveries("apple", "retry"), 2);
+        let text = m.render(&Gauges::default());
+        assert!(text.contains(
+            "walletcards_deliveries_total{channel=\"apple\",outcome=\"retry\",reason=\"InternalServerError\"} 2"
+        ));
+    }
+}

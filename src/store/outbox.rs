@@ -1,0 +1,233 @@
+//! The outbox: one row per delivery a card version needs, written in the transaction that
+//! made the version (see `ledger::enqueue`). Dispatchers claim due rows with a lease, deliver
+//! them and record the end: done, retry later, or dead (a dead letter an admin can retry).
+//!
+//! Claiming: on PostgreSQL the oldest due rows are picked `FOR UPDATE SKIP LOCKED`, so several
+//! dispatchers (one per instance) never wait on or take each other's rows; on SQLite one
+//! writer runs one claim at a time. A claim takes every due row of the picked targets, so a
+//! device that several changes (of one card or of several) wait for gets one push. A claimed
+//! row carries `locked_until`: a dispatcher that dies leaves it to be claimed again once the
+//! lease runs out.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::Notify;
+
+use super::tx::{Arg, args, placeholders};
+use super::{Engine, Page, Store, StoreResult, read};
+
+/// The channel a committed change is announced on between instances (PostgreSQL).
+pub const CHANNEL: &str = "walletcards_outbox";
+
+/// A claimed delivery.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Delivery {
+    pub id: i64,
+    pub kind: String,
+    pub card_id: String,
+    pub card_version: i64,
+    /// The push token (Apple) or object id (Google).
+    pub target: String,
+    pub notify: Option<String>,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A dead letter, as admins see it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct DeadLetter {
+    pub id: i64,
+    pub kind: String,
+    pub card_id: String,
+    pub card_version: i64,
+    pub target: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// How a delivery ended this time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryEnd {
+    Done,
+    /// Try again from `due_at`.
+    Retry {
+        due_at: DateTime<Utc>,
+        error: String,
+    },
+    /// Given up: kept as a dead letter.
+    Dead {
+        error: String,
+    },
+}
+
+/// Depth and age of the queue, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OutboxStats {
+    pub pending: i64,
+    pub due: i64,
+    pub dead: i64,
+    /// Seconds since the oldest due row became due.
+    pub oldest_due_age_seconds: f64,
+}
+
+const COLUMNS: &str = "id, kind, card_id, card_version, target, notify, attempts, created_at";
+
+impl Store {
+    /// The signal a commit that queued deliveries gives the dispatchers of this process.
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        Arc::clone(&self.wake)
+    }
+
+    /// Called after every commit that may have queued deliveries (other instances hear of it
+    /// through the `outbox_notify` trigger on PostgreSQL).
+    pub(super) fn wake_dispatchers(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Claims due pending deliveries of `kind`: the targets of the `limit` oldest due rows,
+    /// with every due row of those targets, leased until `now + lease`.
+    pub async fn claim_deliveries(
+        &self,
+        kind: &str,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>> {
+        let skip_locked = match self.engine() {
+            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+            Engine::Sqlite => "",
+        };
+        let due = "kind = $2 AND state = 'pending' AND due_at <= $3 \
+                   AND (locked_until IS NULL OR locked_until <= $3)";
+        let sql = format!(
+            "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
+             WHERE {due} AND target IN (SELECT target FROM \
+               (SELECT target FROM outbox WHERE {due} ORDER BY due_at, id LIMIT $4{skip_locked}) picked) \
+             RETURNING {COLUMNS}"
+        );
+        let mut tx = self.begin().await?;
+        let mut rows: Vec<Delivery> = tx
+            .fetch_all(&sql, &args![now + lease, kind, now, i64::from(limit)])
+            .await?;
+        tx.commit().await?;
+        rows.sort_by_key(|d| d.id);
+        Ok(rows)
+    }
+
+    /// Records how the deliveries `ids` ended.
+    pub async fn finish_deliveries(
+        &self,
+        ids: &[i64],
+        end: &DeliveryEnd,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let (set, mut values) = match end {
+            DeliveryEnd::Done => (
+                "state = 'done', locked_until = NULL, last_error = NULL, updated_at = $1",
+                Vec::from(args![now]),
+            ),
+            DeliveryEnd::Retry { due_at, error } => (
+                "state = 'pending', locked_until = NULL, due_at = $2, last_error = $3, updated_at = $1",
+                Vec::from(args![now, *due_at, error.as_str()]),
+            ),
+            DeliveryEnd::Dead { error } => (
+                "state = 'dead', locked_until = NULL, last_error = $2, updated_at = $1",
+                Vec::from(args![now, error.as_str()]),
+            ),
+        };
+        let sql = format!(
+            "UPDATE outbox SET {set} WHERE id IN ({})",
+            placeholders(values.len() + 1, ids.len())
+        );
+        values.extend(ids.iter().map(|id| Arg::from(*id)));
+        let mut tx = self.begin().await?;
+        tx.execute(&sql, &values).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets a push token APNs calls unregistered: its device's registrations go, so no
+    /// change is queued for it again until the device registers anew.
+    pub async fn forget_push_token(&self, push_token: &str) -> StoreResult<u64> {
+        let sql = "DELETE FROM registrations WHERE device_id IN \
+                   (SELECT id FROM devices WHERE push_token = $1)";
+        let mut tx = self.begin().await?;
+        let n = tx.execute(sql, &args![push_token]).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// When the earliest pending row of `kind` becomes due (or its lease runs out).
+    pub async fn next_delivery_at(&self, kind: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        let sql = "SELECT MIN(CASE WHEN locked_until IS NOT NULL AND locked_until > due_at \
+                   THEN locked_until ELSE due_at END) FROM outbox WHERE kind = $1 AND state = 'pending'";
+        let at: Option<DateTime<Utc>> =
+            read!(self, pool => sqlx::query_scalar(sql).bind(kind).fetch_one(pool).await)?;
+        Ok(at)
+    }
+
+    pub async fn outbox_stats(&self, now: DateTime<Utc>) -> StoreResult<OutboxStats> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            pending: i64,
+            due: i64,
+            dead: i64,
+            oldest_due: Option<DateTime<Utc>>,
+        }
+        let sql = "SELECT \
+                   COUNT(CASE WHEN state = 'pending' THEN 1 END) AS pending, \
+                   COUNT(CASE WHEN state = 'pending' AND due_at <= $1 THEN 1 END) AS due, \
+                   COUNT(CASE WHEN state = 'dead' THEN 1 END) AS dead, \
+                   MIN(CASE WHEN state = 'pending' AND due_at <= $1 THEN due_at END) AS oldest_due \
+                   FROM outbox WHERE state <> 'done'";
+        let row: Row = read!(self, pool => sqlx::query_as(sql).bind(now).fetch_one(pool).await)?;
+        let age = row.oldest_due.map_or(0.0, |at| {
+            (now - at).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        Ok(OutboxStats {
+            pending: row.pending,
+            due: row.due,
+            dead: row.dead,
+            oldest_due_age_seconds: age,
+        })
+    }
+
+    /// Dead letters, oldest first, after id `after`.
+    pub async fn dead_letters(&self, after: i64, limit: u32) -> StoreResult<Page<DeadLetter>> {
+        let sql = "SELECT id, kind, card_id, card_version, target, attempts, last_error, created_at, updated_at \
+                   FROM outbox WHERE state = 'dead' AND id > $1 ORDER BY id LIMIT $2";
+        let rows: Vec<DeadLetter> = read!(self, pool => sqlx::query_as(sql)
+            .bind(after)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(pool)
+            .await)?;
+        Ok(Page::from_rows(rows, limit, |d| d.id.to_string()))
+    }
+
+    /// Puts a dead letter back in the queue, due now, with its attempts counted afresh;
+    /// false when there is no dead letter `id`.
+    pub async fn retry_dead_letter(&self, id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
+        let sql = "UPDATE outbox SET state = 'pending', attempts = 0, due_at = $2, locked_until = NULL, updated_at = $2 \
+                   WHERE id = $1 AND state = 'dead'";
+        let mut tx = self.begin().await?;
+        let n = tx.execute(sql, &args![id, now]).await?;
+        tx.commit().await?;
+        if n > 0 {
+            self.wake_dispatchers();
+        }
+        Ok(n > 0)
+    }
+
+    /// Registrations of devices for passes, for `/metrics`.
+    pub async fn count_registrations(&self) -> StoreResult<i64> {
+        let sql = "SELECT COUNT(*) FROM registrations";
+        Ok(read!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await)?)
+    }
+}

@@ -1,0 +1,330 @@
+//! The Apple dispatcher over the real outbox, on SQLite and PostgreSQL, with a scripted
+//! APNs (what the wire-level fake answers is tested in the APNs client's own tests): one push
+//! per device for all its changes, 410 prunes, retries back off and end, dead letters come back
+//! through the admin API, a dead dispatcher's lease runs out, and two dispatchers never
+//! deliver one row twice.
+
+mod common;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use common::{Engine, TestApp, id, spawn_app};
+use reqwest::StatusCode;
+use serde_json::json;
+use walletcards::jobs::outbox::{KIND, Policy, PushResult, Pusher, drain};
+use walletcards::metrics::Metrics;
+use walletcards::store::{Store, now};
+
+/// An APNs that answers from a script per token (then 200) and records every push.
+#[derive(Default)]
+struct ScriptedApns {
+    script: Mutex<HashMap<String, VecDeque<PushResult>>>,
+    pushes: Mutex<Vec<String>>,
+}
+
+impl ScriptedApns {
+    fn answer(&self, token: &str, results: impl IntoIterator<Item = PushResult>) {
+        let mut script = self.script.lock().expect("lock");
+        script.entry(token.into()).or_default().extend(results);
+    }
+
+    fn pushes(&self) -> Vec<String> {
+        let mut p = self.pushes.lock().expect("lock").clone();
+        p.sort();
+        p
+    }
+}
+
+impl Pusher for ScriptedApns {
+    async fn push(&self, push_token: &str) -> PushResult {
+        self.pushes.lock().expect("lock").push(push_token.into());
+        let mut script = self.script.lock().expect("lock");
+        script
+            .get_mut(push_token)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or(PushResult::Delivered)
+    }
+}
+
+fn retry() -> PushResult {
+    PushResult::Retry {
+        reason: "InternalServerError".into(),
+        retry_after: None,
+    }
+}
+
+fn fast() -> Policy {
+    Policy {
+        retry_base: Duration::from_millis(20),
+        retry_cap: Duration::from_millis(80),
+        ..Policy::default()
+    }
+}
+
+/// A shared cashback balance with cards A and B; device 1 holds both, device 2 holds A.
+struct Setup {
+    app: TestApp,
+    store: Store,
+    account: String,
+    cards: Vec<String>,
+    orders: usize,
+}
+
+async fn setup(engine: Engine) -> Setup {
+    let app = spawn_app(engine).await;
+    let program = app.create_program("cashback").await;
+    let account = app.create_account("Acme GmbH").await;
+    let mut cards = Vec::new();
+    for name in ["Anna Petrova", "Li Wei"] {
+        let member = app.create_member(id(&account), name).await;
+        let body = json!({"program_id": id(&program), "member_id": id(&member)});
+        let card = app.post_ok("/cards", &body, StatusCode::CREATED).await;
+        cards.push(id(&card).to_owned());
+    }
+    let (a, b) = (&cards[0], &cards[1]);
+    let at = "2026-11-20T10:00:00Z";
+    app.execute_sql(&format!(
+        "INSERT INTO devices (id, push_token, scheme, created_at, updated_at) VALUES \
+         ('dev-1', 'token-1', 'ApplePass', '{at}', '{at}'), ('dev-2', 'token-2', 'ApplePass', '{at}', '{at}'); \
+         INSERT INTO registrations (device_id, card_id, created_at) VALUES \
+         ('dev-1', '{a}', '{at}'), ('dev-1', '{b}', '{at}'), ('dev-2', '{a}', '{at}');"
+    ))
+    .await;
+    let store = Store::connect(&app.database_url, 4).await.expect("store");
+    Setup {
+        account: id(&account).to_owned(),
+        app,
+        store,
+        cards,
+        orders: 0,
+    }
+}
+
+impl Setup {
+    async fn order(&mut self) {
+        self.orders += 1;
+        let body = json!({
+            "external_id": format!("D-{}", self.orders), "account_id": self.account,
+            "amount_minor": 50_000, "currency": "EUR", "placed_at": "2026-11-20T10:00:00Z",
+        });
+        self.app
+            .post_ok("/orders", &body, StatusCode::CREATED)
+            .await;
+    }
+
+    /// (target, state, attempts) of every outbox row.
+    async fn rows(&self) -> Vec<(String, String, i32)> {
+        self.app
+            .fetch("SELECT target, state, attempts FROM outbox ORDER BY id")
+            .await
+    }
+
+    /// Drains until nothing is pending or `limit` passes, sleeping between passes.
+    async fn drain_until_settled(&self, apns: &Arc<ScriptedApns>, policy: &Policy) {
+        let metrics = Arc::new(Metrics::default());
+        for _ in 0..100 {
+            drain(&self.store, apns, policy, &metrics)
+                .await
+                .expect("drain");
+            if self
+                .rows()
+                .await
+                .iter()
+                .all(|(_, state, _)| state != "pending")
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("rows still pending: {:?}", self.rows().await);
+    }
+}
+
+async fn one_push_per_device_for_all_its_changes(engine: Engine) {
+    let mut s = setup(engine).await;
+    for _ in 0..3 {
+        s.order().await;
+    }
+    assert_eq!(
+        s.rows().await.len(),
+        9,
+        "3 orders × (A on 2 devices + B on 1)"
+    );
+    let apns = Arc::new(ScriptedApns::default());
+    let metrics = Arc::new(Metrics::default());
+    let handled = drain(&s.store, &apns, &fast(), &metrics)
+        .await
+        .expect("drain");
+    assert_eq!(handled, 9);
+    assert_eq!(apns.pushes(), ["token-1", "token-2"]);
+    assert!(
+        s.rows()
+            .await
+            .iter()
+            .all(|(_, state, n)| state == "done" && *n == 1)
+    );
+    assert_eq!(metrics.deliveries("apple", "delivered"), 2);
+    let again = drain(&s.store, &apns, &fast(), &metrics)
+        .await
+        .expect("drain");
+    assert_eq!(again, 0, "nothing is delivered twice");
+}
+
+async fn an_unregistered_token_loses_its_registrations(engine: Engine) {
+    let mut s = setup(engine).await;
+    s.order().await;
+    let apns = Arc::new(ScriptedApns::default());
+    apns.answer("token-2", [PushResult::Unregistered]);
+    s.drain_until_settled(&apns, &fast()).await;
+    let left: Vec<(String,)> = s
+        .app
+        .fetch("SELECT device_id FROM registrations ORDER BY device_id")
+        .await;
+    assert_eq!(left, [("dev-1".to_owned(),), ("dev-1".to_owned(),)]);
+    s.order().await;
+    let pending: Vec<(String,)> = s
+        .app
+        .fetch("SELECT target FROM outbox WHERE state = 'pending'")
+        .await;
+    assert!(
+        pending.iter().all(|(t,)| t == "token-1"),
+        "nothing more is queued for the pruned device: {pending:?}"
+    );
+}
+
+async fn failures_back_off_then_deliver_once(engine: Engine) {
+    let mut s = setup(engine).await;
+    s.order().await;
+    let apns = Arc::new(ScriptedApns::default());
+    apns.answer("token-2", [retry(), retry(), retry()]);
+    s.drain_until_settled(&apns, &fast()).await;
+    let to_2 = apns.pushes().iter().filter(|t| *t == "token-2").count();
+    assert_eq!(to_2, 4, "three failures, then the delivery");
+    let rows = s.rows().await;
+    assert!(rows.iter().all(|(_, state, _)| state == "done"));
+    let attempts: Vec<i32> = rows
+        .iter()
+        .filter(|(t, _, _)| t == "token-2")
+        .map(|r| r.2)
+        .collect();
+    assert_eq!(attempts, [4]);
+}
+
+async fn dead_letters_are_listed_and_retried_by_admins(engine: Engine) {
+    let mut s = setup(engine).await;
+    s.order().await;
+    let apns = Arc::new(ScriptedApns::default());
+    apns.answer("token-2", [retry(), retry()]);
+    apns.answer("token-1", [PushResult::BadDeviceToken]);
+    let policy = Policy {
+        max_attempts: 2,
+        ..fast()
+    };
+    s.drain_until_settled(&apns, &policy).await;
+    let dead = s.app.get_ok("/outbox/dead").await;
+    let items = dead["items"].as_array().expect("items");
+    assert_eq!(items.len(), 3, "{dead}");
+    let errors: Vec<&str> = items
+        .iter()
+        .map(|d| d["last_error"].as_str().unwrap_or(""))
+        .collect();
+    assert!(errors.contains(&"400 BadDeviceToken") && errors.contains(&"InternalServerError"));
+    let kept: Vec<(String,)> = s
+        .app
+        .fetch("SELECT device_id FROM registrations WHERE device_id = 'dev-1'")
+        .await;
+    assert_eq!(kept.len(), 2, "BadDeviceToken prunes nothing");
+
+    for item in items {
+        let id = item["id"].as_i64().expect("id");
+        s.app
+            .post_ok(&format!("/outbox/{id}/retry"), &json!({}), StatusCode::OK)
+            .await;
+    }
+    let missing = s.app.post("/outbox/999999/retry", &json!({})).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    s.drain_until_settled(&apns, &policy).await;
+    assert!(s.rows().await.iter().all(|(_, state, _)| state == "done"));
+    assert_eq!(
+        s.app.get_ok("/outbox/dead").await["items"],
+        json!([]),
+        "no dead letters left"
+    );
+}
+
+async fn a_dead_dispatchers_rows_come_back_after_the_lease(engine: Engine) {
+    let mut s = setup(engine).await;
+    s.order().await;
+    // A dispatcher claims and dies before it delivers.
+    let claimed = s
+        .store
+        .claim_deliveries(KIND, now(), TimeDelta::milliseconds(300), 100)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 3);
+    let apns = Arc::new(ScriptedApns::default());
+    let metrics = Arc::new(Metrics::default());
+    let during = drain(&s.store, &apns, &fast(), &metrics)
+        .await
+        .expect("drain");
+    assert_eq!(during, 0, "leased rows are not taken");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let after = drain(&s.store, &apns, &fast(), &metrics)
+        .await
+        .expect("drain");
+    assert_eq!(after, 3);
+    assert_eq!(apns.pushes(), ["token-1", "token-2"]);
+}
+
+async fn two_dispatchers_never_deliver_a_row_twice(engine: Engine) {
+    let mut s = setup(engine).await;
+    let mut sql = String::new();
+    let at = "2026-11-20T10:00:00Z";
+    for d in 0..60 {
+        sql.push_str(&format!(
+            "INSERT INTO devices (id, push_token, scheme, created_at, updated_at) VALUES ('many-{d}', 'many-token-{d}', 'ApplePass', '{at}', '{at}'); \
+             INSERT INTO registrations (device_id, card_id, created_at) VALUES ('many-{d}', '{}', '{at}');",
+            s.cards[1]
+        ));
+    }
+    s.app.execute_sql(&sql).await;
+    for _ in 0..10 {
+        s.order().await;
+    }
+    let rows = s.rows().await.len();
+    assert_eq!(rows, 10 * (3 + 60));
+    let other = Store::connect(&s.app.database_url, 4).await.expect("store");
+    let apns = Arc::new(ScriptedApns::default());
+    let (m1, m2) = (Arc::new(Metrics::default()), Arc::new(Metrics::default()));
+    let small = Policy { batch: 7, ..fast() };
+    let (a, b) = tokio::join!(
+        drain(&s.store, &apns, &small, &m1),
+        drain(&other, &apns, &small, &m2)
+    );
+    assert_eq!(a.expect("drain") + b.expect("drain"), rows);
+    let states = s.rows().await;
+    assert!(
+        states
+            .iter()
+            .all(|(_, state, n)| state == "done" && *n == 1),
+        "every row claimed once"
+    );
+    let pushes = apns.pushes();
+    let mut tokens = pushes.clone();
+    tokens.dedup();
+    assert_eq!(tokens.len(), 62, "every device got its push");
+    assert!(pushes.len() <= rows);
+    other.close().await;
+}
+
+on_both_engines!(
+    one_push_per_device_for_all_its_changes,
+    an_unregistered_token_loses_its_registrations,
+    failures_back_off_then_deliver_once,
+    dead_letters_are_listed_and_retried_by_admins,
+    a_dead_dispatchers_rows_come_back_after_the_lease,
+    two_dispatchers_never_deliver_a_row_twice,
+);
