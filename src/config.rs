@@ -57,6 +57,27 @@ pub struct Settings {
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
     pub apple: AppleSettings,
+    pub outbox: OutboxSettings,
+}
+
+/// How the dispatchers deliver card changes (`WALLETCARDS_OUTBOX__*`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// Delay before the first retry; each further one doubles (with jitter).
+    pub retry_base_ms: u64,
+    /// Longest delay between retries.
+    pub retry_cap_ms: u64,
+    /// Attempts before a delivery becomes a dead letter.
+    pub max_attempts: i32,
+    /// How long a claimed delivery is held before another dispatcher may take it.
+    pub lease_ms: u64,
+    /// Deliveries in flight at once per dispatcher.
+    pub concurrency: usize,
+    /// Deliveries claimed at once.
+    pub batch: u32,
+    /// Longest sleep without a wake-up (a fallback for missed signals).
+    pub poll_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,6 +111,7 @@ struct Defaults {
     log_format: LogFormat,
     max_body_bytes: usize,
     apple: AppleDefaults,
+    outbox: OutboxSettings,
 }
 
 #[derive(Serialize)]
@@ -110,6 +132,15 @@ const DEFAULTS: Defaults = Defaults {
     apple: AppleDefaults {
         apns_url: APNS_PRODUCTION_URL,
         apns_auth: ApnsAuth::Certificate,
+    },
+    outbox: OutboxSettings {
+        retry_base_ms: 2_000,
+        retry_cap_ms: 600_000,
+        max_attempts: 8,
+        lease_ms: 60_000,
+        concurrency: 256,
+        batch: 500,
+        poll_ms: 10_000,
     },
 };
 
@@ -180,6 +211,19 @@ impl Settings {
                     "must be at least 24 characters; generate one with `openssl rand -hex 24`",
                 ));
             }
+        }
+        let o = &self.outbox;
+        if o.max_attempts < 1 || o.concurrency == 0 || o.batch == 0 {
+            return Err(invalid(
+                "WALLETCARDS_OUTBOX__MAX_ATTEMPTS",
+                "max_attempts, concurrency and batch must be at least 1",
+            ));
+        }
+        if o.lease_ms < 1_000 {
+            return Err(invalid(
+                "WALLETCARDS_OUTBOX__LEASE_MS",
+                "must be at least 1000: a lease shorter than a push lets two dispatchers send it",
+            ));
         }
         self.validate_apple()
     }

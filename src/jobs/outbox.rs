@@ -89,6 +89,20 @@ impl Default for Policy {
     }
 }
 
+impl From<&crate::config::OutboxSettings> for Policy {
+    fn from(s: &crate::config::OutboxSettings) -> Self {
+        Policy {
+            lease: TimeDelta::milliseconds(i64::try_from(s.lease_ms).unwrap_or(60_000)),
+            batch: s.batch,
+            concurrency: s.concurrency,
+            max_attempts: s.max_attempts,
+            retry_base: Duration::from_millis(s.retry_base_ms),
+            retry_cap: Duration::from_millis(s.retry_cap_ms),
+            poll: Duration::from_millis(s.poll_ms),
+        }
+    }
+}
+
 impl Policy {
     /// The delay before attempt `attempts + 1`: exponential, with jitter in its upper half.
     pub fn backoff(&self, attempts: i32) -> Duration {
