@@ -90,9 +90,9 @@ struct Company {
     cards: Vec<String>,
 }
 
-async fn company(app: &TestApp, h: &History, case: usize) -> Company {
-    let mut body = common::program_body(h.kind);
-    body["balance_scope"] = json!(h.scope);
+async fn company(app: &TestApp, kind: &str, scope: &str, case: usize) -> Company {
+    let mut body = common::program_body(kind);
+    body["balance_scope"] = json!(scope);
     body["name"] = json!(format!("Case {case}"));
     let program = app.post_ok("/programs", &body, StatusCode::CREATED).await;
     let account = app.create_account(&format!("Client {case}")).await;
@@ -233,7 +233,7 @@ async fn run_case(
     h: &History,
     case: usize,
 ) -> Result<(), TestCaseError> {
-    let c = company(app, h, case).await;
+    let c = company(app, h.kind, h.scope, case).await;
     let mut accepted = Vec::new();
     let mut orders: Vec<(String, i64)> = Vec::new();
     for (n, op) in h.ops.iter().enumerate() {
@@ -306,6 +306,74 @@ fn replaying_any_prefix_changes_nothing(engine: Engine) {
     if let Err(e) = result {
         panic!("{e}");
     }
+}
+
+/// A holder with more live cashback lots than its state keeps: most become rows, and come
+/// back when a redemption, a refund or an expiry reaches them.
+async fn many_lots_spill_to_rows_and_come_back(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let store = Store::connect(&app.database_url, 2).await.expect("store");
+    let c = company(&app, "cashback", "account", 0).await;
+    let order = |n: usize, days_ago: i64, amount: i64, redeem: i64| {
+        json!({"external_id": format!("L-{n}"), "account_id": c.account_id,
+               "program_id": c.program_id, "amount_minor": amount, "currency": "EUR",
+               "placed_at": (Utc::now() - TimeDelta::days(days_ago)).to_rfc3339(),
+               "cashback_redeemed_minor": redeem})
+    };
+    // 40 lots of 3.00, placed 400, 390, … 10 days ago: the 36 of the last 365 days live.
+    for n in 0..40 {
+        let days_ago = 400 - i64::try_from(n).unwrap_or(0) * 10;
+        app.post_ok(
+            "/orders",
+            &order(n, days_ago, 10_000, 0),
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let rows: Vec<(i64,)> = app.fetch("SELECT COUNT(*) FROM cashback_lots").await;
+    assert!(rows[0].0 >= 19, "most lots are rows: {rows:?}");
+    check_recompute(&app, &store, &c, "account")
+        .await
+        .expect("balance = recompute with most lots cold");
+    let card = app.get_ok(&format!("/cards/{}", c.cards[0])).await;
+    assert_eq!(card["balance"]["cashback_minor"], 36 * 300, "{card}");
+
+    // A refund may reverse any lot; then redeeming everything consumes the cold lots too.
+    app.post_ok(
+        "/orders/L-39/refunds",
+        &json!({"external_id": "R-1", "amount_minor": 10_000}),
+        StatusCode::CREATED,
+    )
+    .await;
+    check_recompute(&app, &store, &c, "account")
+        .await
+        .expect("after the refund");
+    app.post_ok(
+        "/orders",
+        &order(100, 0, 1_000_000, 35 * 300),
+        StatusCode::CREATED,
+    )
+    .await;
+    check_recompute(&app, &store, &c, "account")
+        .await
+        .expect("after the redemption");
+    let card = app.get_ok(&format!("/cards/{}", c.cards[0])).await;
+    assert_eq!(
+        card["balance"]["cashback_minor"],
+        (1_000_000 - 35 * 300) * 3 / 100,
+        "only the new order's credit is left: {card}"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_many_lots_spill_to_rows_and_come_back() {
+    many_lots_spill_to_rows_and_come_back(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_many_lots_spill_to_rows_and_come_back() {
+    many_lots_spill_to_rows_and_come_back(Engine::Postgres).await;
 }
 
 #[test]

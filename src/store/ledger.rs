@@ -11,13 +11,13 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::tx::{Arg, Tx, args, placeholders};
+use super::tx::{Arg, Tx, args, placeholders, value_rows};
 use super::{Store, StoreError, now as store_now};
 use crate::domain::balance::Balance;
 use crate::domain::face::Notify;
 use crate::domain::ids::{AccountId, MemberId};
 use crate::domain::ledger::{
-    self, Ctx, Entry, EntryKind, Event, HolderState, LedgerError, OrderFacts, Outcome,
+    self, Ctx, Entry, EntryKind, Event, HolderState, LedgerError, OrderFacts, Outcome, cashback,
 };
 use crate::domain::model::{BalanceScope, Program};
 use crate::domain::rules::Rules;
@@ -699,9 +699,14 @@ async fn apply_state(
     let program = &target.program;
     let holder = target.holder.key();
     let ctx = ctx(program);
-    let state = lock_state(tx, target, now).await?;
+    let mut state = lock_state(tx, target, now).await?;
+    while let Some(need) = ledger::cold_need(ctx, &state, event, now) {
+        warm_lots(tx, target, &mut state, need).await?;
+    }
     let shown = ledger::view(ctx, &state, state.as_of.unwrap_or(now));
-    let (next, outcome) = ledger::apply(ctx, &state, event, now)?;
+    let (mut next, outcome) = ledger::apply(ctx, &state, event, now)?;
+    let spilled = cashback::spill(&mut next.cashback, LOTS_KEPT);
+    insert_lots(tx, target, &spilled).await?;
     let balance = ledger::view(ctx, &next, now);
     let sql = "UPDATE balances SET state = $1, next_change_at = $2, updated_at = $3 \
                WHERE program_id = $4 AND holder = $5";
@@ -768,8 +773,97 @@ async fn lock_state(
     Ok(parse_state(&row.state)?)
 }
 
-/// Rows per `INSERT` of ledger entries: 12 arguments each, well under every engine's limit.
-const ENTRIES_PER_INSERT: usize = 200;
+/// Cashback lots a holder's state keeps; above twice as many, the newest become rows of
+/// `cashback_lots` (see [`cashback::Cold`]).
+const LOTS_KEPT: usize = 8;
+
+#[derive(sqlx::FromRow)]
+struct LotRow {
+    lot_id: String,
+    at: DateTime<Utc>,
+    seq: i64,
+    remaining: i64,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+impl LotRow {
+    fn lot(self) -> cashback::Lot {
+        cashback::Lot {
+            source: ledger::Source {
+                id: self.lot_id,
+                at: self.at,
+                seq: u64::try_from(self.seq).unwrap_or(0),
+            },
+            remaining: self.remaining,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+/// Moves the cold lots an event needs from their rows into `state`: the oldest
+/// [`LOTS_KEPT`], or all of them.
+async fn warm_lots(
+    tx: &mut Tx,
+    target: &Target,
+    state: &mut HolderState,
+    need: cashback::ColdNeed,
+) -> Result<(), BookError> {
+    let (program_id, holder) = (target.program.id.as_str(), target.holder.key());
+    let sql = "SELECT lot_id, at, seq, remaining, expires_at FROM cashback_lots \
+               WHERE program_id = $1 AND holder = $2 ORDER BY at, seq";
+    let rows: Vec<LotRow> = tx.fetch_all(sql, &args![program_id, holder]).await?;
+    let n = match need {
+        cashback::ColdNeed::Oldest => LOTS_KEPT.min(rows.len()),
+        cashback::ColdNeed::All => rows.len(),
+    };
+    if n == 0 {
+        // The summary promised lots the rows do not hold.
+        return Err(StoreError::Corrupt(format!("cashback lots of {program_id}/{holder}")).into());
+    }
+    let mut lots: Vec<cashback::Lot> = rows.into_iter().map(LotRow::lot).collect();
+    let rest = lots.split_off(n);
+    let sql = format!(
+        "DELETE FROM cashback_lots WHERE program_id = $1 AND holder = $2 AND lot_id IN ({})",
+        placeholders(3, lots.len())
+    );
+    let mut values = Vec::from(args![program_id, holder]);
+    values.extend(lots.iter().map(|l| Arg::from(l.source.id.as_str())));
+    tx.execute(&sql, &values).await?;
+    cashback::warm(&mut state.cashback, lots, cashback::summarize(&rest));
+    Ok(())
+}
+
+/// Writes lots the state spilled as rows.
+async fn insert_lots(
+    tx: &mut Tx,
+    target: &Target,
+    lots: &[cashback::Lot],
+) -> Result<(), BookError> {
+    const COLUMNS: usize = 7;
+    for batch in lots.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO cashback_lots (program_id, holder, lot_id, at, seq, remaining, expires_at) VALUES {}",
+            value_rows(batch.len(), COLUMNS)
+        );
+        let mut values = Vec::with_capacity(batch.len() * COLUMNS);
+        for lot in batch {
+            values.extend(args![
+                target.program.id.as_str(),
+                target.holder.key(),
+                lot.source.id.as_str(),
+                lot.source.at,
+                i64::try_from(lot.source.seq).unwrap_or(i64::MAX),
+                lot.remaining,
+                lot.expires_at
+            ]);
+        }
+        tx.execute(&sql, &values).await?;
+    }
+    Ok(())
+}
+
+/// Rows per multi-row `INSERT`: at most 12 arguments each, well under every engine's limit.
+const ROWS_PER_INSERT: usize = 200;
 
 /// Writes the ledger entries of `changes` in as few statements as the batch size allows.
 async fn insert_entries(
@@ -783,18 +877,13 @@ async fn insert_entries(
         .iter()
         .flat_map(|c| c.outcome.entries.iter().map(move |e| (c, e)))
         .collect();
-    for batch in entries.chunks(ENTRIES_PER_INSERT) {
-        let mut sql = String::from(
-            "INSERT INTO ledger_entries (program_id, holder, event_type, event_id, order_id, kind, amount, lot, effective_at, seq, expires_at, created_at) VALUES ",
+    for batch in entries.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO ledger_entries (program_id, holder, event_type, event_id, order_id, kind, amount, lot, effective_at, seq, expires_at, created_at) VALUES {}",
+            value_rows(batch.len(), COLUMNS)
         );
         let mut values = Vec::with_capacity(batch.len() * COLUMNS);
-        for (i, (change, e)) in batch.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(&placeholders(i * COLUMNS + 1, COLUMNS));
-            sql.push(')');
+        for (change, e) in batch {
             values.extend(args![
                 change.program_id.as_str(),
                 change.holder.as_str(),

@@ -186,9 +186,28 @@ pub fn placeholders(from: usize, n: usize) -> String {
     s
 }
 
+/// `($1, …, $c), ($c+1, …), …`: the `VALUES` rows of a multi-row `INSERT`.
+pub fn value_rows(rows: usize, columns: usize) -> String {
+    let mut s = String::with_capacity(rows * columns * 5);
+    for i in 0..rows {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        s.push_str(&placeholders(i * columns + 1, columns));
+        s.push(')');
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
-    use super::placeholders;
+    use super::{placeholders, value_rows};
+
+    #[test]
+    fn value_rows_number_across_rows() {
+        assert_eq!(value_rows(2, 2), "($1, $2), ($3, $4)");
+    }
 
     #[test]
     fn placeholders_number_from_the_given_index() {

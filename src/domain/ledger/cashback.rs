@@ -22,6 +22,121 @@ pub struct CashbackState {
     pub debt: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_credit: Option<Credit>,
+    /// Lots kept apart from the state (the store's rows), summed up.
+    #[serde(default, skip_serializing_if = "Cold::is_empty")]
+    pub cold: Cold,
+}
+
+/// Lots the store keeps as rows of their own instead of in the state, so that a holder with
+/// many live lots does not rewrite them all with every order. The engine works on `lots`
+/// only; [`cold_need`] says before an event when it would need cold lots, and the store
+/// moves them into `lots` first. While cold, a lot is untouched: it neither expires (the
+/// store loads it by `min_expiry`) nor is consumed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cold {
+    pub count: u64,
+    /// Σ remaining.
+    pub total: i64,
+    /// The key (source time, booking) of the oldest cold lot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<(DateTime<Utc>, u64)>,
+    /// The earliest expiry among cold lots, and what expires then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_expiry: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub min_expiry_minor: i64,
+}
+
+impl Cold {
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Adds lots moved out of the state.
+    pub fn add(&mut self, lots: &[Lot]) {
+        for lot in lots {
+            self.count += 1;
+            self.total += lot.remaining;
+            self.first = Some(self.first.map_or(key(lot), |f| f.min(key(lot))));
+            if let Some(e) = lot.expires_at {
+                match self.min_expiry {
+                    Some(m) if m < e => {}
+                    Some(m) if m == e => self.min_expiry_minor += lot.remaining,
+                    _ => {
+                        self.min_expiry = Some(e);
+                        self.min_expiry_minor = lot.remaining;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What of the cold lots an event needs in `lots` first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColdNeed {
+    /// The oldest cold lots (by key), a batch at a time, then ask again.
+    Oldest,
+    /// Every cold lot.
+    All,
+}
+
+/// The summary of lots kept cold.
+pub fn summarize(lots: &[Lot]) -> Cold {
+    let mut cold = Cold::default();
+    cold.add(lots);
+    cold
+}
+
+/// Moves cold lots back into the state; `rest` summarises the lots that stay cold.
+pub fn warm(state: &mut CashbackState, lots: Vec<Lot>, rest: Cold) {
+    state.lots.extend(lots);
+    state.lots.sort_by_key(key);
+    state.cold = rest;
+}
+
+/// Takes the newest lots out of the state when it holds more than `2 × keep`, leaving the
+/// `keep` oldest (those that expire and are consumed first); returns them, for the store to
+/// keep as rows.
+pub fn spill(state: &mut CashbackState, keep: usize) -> Vec<Lot> {
+    if state.lots.len() <= 2 * keep {
+        return Vec::new();
+    }
+    let moved = state.lots.split_off(keep);
+    state.cold.add(&moved);
+    moved
+}
+
+/// The order lots are kept and consumed in: source time, then booking.
+pub fn key(lot: &Lot) -> (DateTime<Utc>, u64) {
+    (lot.source.at, lot.source.seq)
+}
+
+/// Whether expiring what is due by `now` and then taking `take` oldest first (a redemption or
+/// a debit) can be done on `lots` alone.
+pub fn cold_need(state: &CashbackState, now: DateTime<Utc>, take: i64) -> Option<ColdNeed> {
+    let cold = &state.cold;
+    if cold.is_empty() {
+        return None;
+    }
+    if cold.min_expiry.is_some_and(|e| e <= now) {
+        return Some(ColdNeed::Oldest);
+    }
+    if take <= 0 {
+        return None;
+    }
+    let first = cold.first?;
+    let mut covered = 0;
+    for lot in state.lots.iter().filter(|l| live(l, now)) {
+        if key(lot) > first {
+            break;
+        }
+        covered += lot.remaining;
+        if covered >= take {
+            return None;
+        }
+    }
+    Some(ColdNeed::Oldest)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +159,7 @@ fn live(lot: &Lot, now: DateTime<Utc>) -> bool {
     lot.expires_at.is_none_or(|e| e > now)
 }
 
+/// The balance at `now`; cold lots count as live (the store loads them before they expire).
 pub fn balance(state: &CashbackState, now: DateTime<Utc>) -> i64 {
     let lots: i64 = state
         .lots
@@ -51,23 +167,32 @@ pub fn balance(state: &CashbackState, now: DateTime<Utc>) -> i64 {
         .filter(|l| live(l, now))
         .map(|l| l.remaining)
         .sum();
-    lots - state.debt
+    lots + state.cold.total - state.debt
 }
 
+/// What the card shows at `now`; cold lots count as live, so this is exact up to the state's
+/// next change (the service views a state at its own time).
 pub fn view(state: &CashbackState, now: DateTime<Utc>) -> CashbackBalance {
+    let cold = &state.cold;
     let next_expiry_at = state
         .lots
         .iter()
         .filter(|l| live(l, now) && l.remaining > 0)
         .filter_map(|l| l.expires_at)
+        .chain(cold.min_expiry)
         .min();
     let next_expiry_minor = next_expiry_at.map(|at| {
-        state
+        let hot: i64 = state
             .lots
             .iter()
             .filter(|l| l.expires_at == Some(at))
             .map(|l| l.remaining)
-            .sum()
+            .sum();
+        hot + if cold.min_expiry == Some(at) {
+            cold.min_expiry_minor
+        } else {
+            0
+        }
     });
     CashbackBalance {
         cashback_minor: balance(state, now),
@@ -79,7 +204,12 @@ pub fn view(state: &CashbackState, now: DateTime<Utc>) -> CashbackBalance {
 }
 
 pub fn next_change(state: &CashbackState) -> Option<DateTime<Utc>> {
-    state.lots.iter().filter_map(|l| l.expires_at).min()
+    state
+        .lots
+        .iter()
+        .filter_map(|l| l.expires_at)
+        .chain(state.cold.min_expiry)
+        .min()
 }
 
 /// Writes the expiry of every lot due by `now`.

@@ -11,7 +11,7 @@
 //! The service stores the state next to the balance and the entries in the ledger; the property
 //! tests check after every step that [`view`] of the state equals the full recompute.
 
-mod cashback;
+pub mod cashback;
 mod recompute;
 mod spend;
 mod stamp;
@@ -341,6 +341,28 @@ pub fn apply(
         next.shown_tier = Some(c.tier);
     }
     Ok((next, out))
+}
+
+/// Whether `event` at `now` needs cold cashback lots moved into the state first (see
+/// [`cashback::Cold`]): due expiries reach them, a redemption or debit needs more than the
+/// lots older than all cold ones, or a refund (which may reverse any lot).
+pub fn cold_need(
+    ctx: Ctx<'_>,
+    state: &HolderState,
+    event: &Event,
+    now: DateTime<Utc>,
+) -> Option<cashback::ColdNeed> {
+    if !matches!(ctx.rules, Rules::Cashback(_)) || state.cashback.cold.is_empty() {
+        return None;
+    }
+    let now = state.as_of.map_or(now, |t| t.max(now));
+    let take = match event {
+        Event::Refund { .. } => return Some(cashback::ColdNeed::All),
+        Event::Order(o) => o.cashback_redeemed_minor,
+        Event::Adjust { amount, .. } => -(*amount).min(0),
+        Event::RedeemReward | Event::Tick => 0,
+    };
+    cashback::cold_need(&state.cashback, now, take)
 }
 
 fn time_effects(ctx: Ctx<'_>, state: &mut HolderState, now: DateTime<Utc>, out: &mut Outcome) {

@@ -20,10 +20,16 @@ fn rules(kind: Kind, v: serde_json::Value) -> Rules {
     Rules::parse(kind, &v).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// How many lots the split twin keeps in its state (it spills above twice as many).
+const KEEP: usize = 2;
+
 /// A holder with its ledger, driven like the service drives it.
 struct Holder {
     rules: Rules,
     state: HolderState,
+    /// The same holder as the store keeps it: most cashback lots cold, in `cold`.
+    split: HolderState,
+    cold: Vec<cashback::Lot>,
     /// Each entry with the order it belongs to (orders and their refunds).
     ledger: Vec<(Option<String>, Entry)>,
     orders: Vec<(OrderFacts, i64)>,
@@ -35,6 +41,8 @@ impl Holder {
         Holder {
             rules,
             state: HolderState::default(),
+            split: HolderState::default(),
+            cold: Vec::new(),
             ledger: Vec::new(),
             orders: Vec::new(),
             now: t0(),
@@ -48,8 +56,40 @@ impl Holder {
         }
     }
 
+    /// The split twin applies `event` as the store does (warming the cold lots the event
+    /// needs, spilling after) and must come to the same outcome.
+    fn run_split(&mut self, event: &Event, full: &Result<(HolderState, Outcome), LedgerError>) {
+        let mut split = self.split.clone();
+        let mut cold = self.cold.clone();
+        while let Some(need) = cold_need(self.ctx(), &split, event, self.now) {
+            let n = match need {
+                cashback::ColdNeed::Oldest => KEEP.min(cold.len()),
+                cashback::ColdNeed::All => cold.len(),
+            };
+            assert!(n > 0, "a need with nothing cold: {need:?}");
+            let rest = cold.split_off(n);
+            let moved = std::mem::replace(&mut cold, rest);
+            let summary = cashback::summarize(&cold);
+            cashback::warm(&mut split.cashback, moved, summary);
+        }
+        let twin = apply(self.ctx(), &split, event, self.now);
+        assert_eq!(
+            twin.as_ref().map(|(_, o)| o),
+            full.as_ref().map(|(_, o)| o),
+            "the split state decides as the whole one"
+        );
+        if let Ok((mut next, _)) = twin {
+            cold.extend(cashback::spill(&mut next.cashback, KEEP));
+            cold.sort_by_key(cashback::key);
+            self.split = next;
+            self.cold = cold;
+        }
+    }
+
     fn run(&mut self, event: &Event, order: Option<&str>) -> Result<Outcome, LedgerError> {
-        let (state, out) = apply(self.ctx(), &self.state, event, self.now)?;
+        let full = apply(self.ctx(), &self.state, event, self.now);
+        self.run_split(event, &full);
+        let (state, out) = full?;
         self.state = state;
         let owner = order.map(str::to_owned);
         self.ledger
@@ -114,6 +154,34 @@ impl Holder {
     }
 
     fn check(&self) {
+        let mut merged = self.split.clone();
+        let cold = std::mem::take(&mut merged.cashback.cold);
+        assert_eq!(
+            cold,
+            cashback::summarize(&self.cold),
+            "the cold summary is exact"
+        );
+        cashback::warm(
+            &mut merged.cashback,
+            self.cold.clone(),
+            cashback::Cold::default(),
+        );
+        assert_eq!(
+            merged.cashback.lots, self.state.cashback.lots,
+            "split and whole lots"
+        );
+        assert_eq!(merged, self.state, "split and whole states hold the same");
+        // The service views a state at its own time (cold lots count as live until the
+        // event that expires them warms them).
+        let at = self.state.as_of.unwrap_or(self.now);
+        assert_eq!(
+            view(self.ctx(), &self.split, at),
+            view(self.ctx(), &self.state, at)
+        );
+        assert_eq!(
+            next_change_at(self.ctx(), &self.split),
+            next_change_at(self.ctx(), &self.state)
+        );
         let entries = self.entries();
         for later in [TimeDelta::zero(), TimeDelta::days(3), TimeDelta::days(400)] {
             let at = self.now + later;
