@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::apple::signer::Signer;
 use crate::apple::template::Designs;
+use crate::passes::PassCache;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -18,4 +19,6 @@ pub struct AppState {
     pub env_admin_key_hash: Option<[u8; 32]>,
     /// The ERP webhook's shared secret; unset turns the webhook off.
     pub webhook_secret: Option<Arc<secrecy::SecretString>>,
+    /// Signed passes by card version, and the counters of the pass pipeline.
+    pub passes: Arc<PassCache>,
 }

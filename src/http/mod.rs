@@ -6,6 +6,7 @@ pub mod auth;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod passkit;
 pub mod webhook;
 
 use std::time::Duration;
@@ -31,6 +32,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .merge(health::router())
         .merge(webhook::router())
+        .nest("/passes", passkit::router())
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod cards;
+mod device_logs;
 mod orders;
 mod programs;
 
@@ -18,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::router())
         .merge(cards::router())
         .merge(orders::router())
+        .merge(device_logs::router())
 }
 
 /// `?limit=&after=` of every list.
