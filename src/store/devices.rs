@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::tx::{Arg, args};
-use super::{Page, Store, StoreResult, now, read, write};
+use super::{Page, Store, StoreError, StoreResult, now, read, write};
 use crate::domain::codes::SerialNumber;
 use crate::domain::devices::{DeviceLibraryId, PushToken, WalletScheme};
 use crate::domain::ids::CardId;
@@ -36,7 +36,49 @@ pub struct DeviceLog {
     pub created_at: DateTime<Utc>,
 }
 
+/// A device as stored: the push token and wallet scheme of its latest registration.
+#[derive(Debug, Clone)]
+pub struct DeviceRecord {
+    pub id: DeviceLibraryId,
+    pub push_token: PushToken,
+    pub scheme: WalletScheme,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DeviceRow {
+    id: String,
+    push_token: String,
+    scheme: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<DeviceRow> for DeviceRecord {
+    type Error = StoreError;
+
+    fn try_from(r: DeviceRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of a device"));
+        Ok(DeviceRecord {
+            id: DeviceLibraryId::parse(&r.id).ok_or_else(|| corrupt("id"))?,
+            push_token: PushToken::parse(&r.push_token).ok_or_else(|| corrupt("push_token"))?,
+            scheme: WalletScheme::parse(&r.scheme).ok_or_else(|| corrupt("scheme"))?,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
 impl Store {
+    pub async fn find_device(&self, id: &DeviceLibraryId) -> StoreResult<Option<DeviceRecord>> {
+        let sql =
+            "SELECT id, push_token, scheme, created_at, updated_at FROM devices WHERE id = $1";
+        let row: Option<DeviceRow> =
+            read!(self, pool => sqlx::query_as(sql).bind(id.as_str()).fetch_optional(pool).await)?;
+        row.map(DeviceRecord::try_from).transpose()
+    }
+
     /// Saves the device with the push token and scheme it presents now (a re-registration
     /// refreshes both) and registers it for the card. An existing registration gets a new
     /// `updated_at`, so the list endpoint reports its pass once more.

@@ -29,7 +29,7 @@ use sqlx::sqlite::{
 
 pub use api_keys::{ApiKeyRecord, Role};
 pub use cards::CardBundle;
-pub use devices::{DeviceLog, NewRegistration, Registered};
+pub use devices::{DeviceLog, DeviceRecord, NewRegistration, Registered};
 pub use ledger::{
     BookError, CardRequest, CardRequestKind, CardVersion, EntryRow, Holder, HolderChange, Keyed,
     KeyedTable, OrderRecord, RefundRecord, Target,
