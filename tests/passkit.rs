@@ -405,6 +405,11 @@ async fn wallets_for_android_are_registered_with_their_scheme_and_not_queued_for
         );
         assert_eq!(stored_device(&app, device).await.1, device.scheme);
     }
+    let counts = app.state.store.registration_counts().await.expect("counts");
+    let mut expected: Vec<(String, i64)> =
+        devices.iter().map(|d| (d.scheme.to_owned(), 1)).collect();
+    expected.sort();
+    assert_eq!(counts, expected, "one registration per wallet, by scheme");
     book(&app, &card, "W-1", 60_000).await;
     for device in &devices {
         let expected = usize::from(device.scheme == "ApplePass");

@@ -164,6 +164,13 @@ impl Store {
         Ok(serials.into_iter().map(SerialNumber::from_db).collect())
     }
 
+    /// Registrations by the wallet scheme of their device, for `/metrics`.
+    pub async fn registration_counts(&self) -> StoreResult<Vec<(String, i64)>> {
+        let sql = "SELECT d.scheme, COUNT(*) FROM registrations r JOIN devices d ON d.id = r.device_id \
+                   GROUP BY d.scheme ORDER BY d.scheme";
+        Ok(read!(self, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
+    }
+
     /// Stores what a device logged and deletes all but the newest `keep` messages.
     pub async fn insert_device_logs(
         &self,
