@@ -24,6 +24,7 @@ on_both_engines!(
     a_change_committed_after_a_list_with_an_older_time_is_still_listed,
     a_revoked_card_serves_its_voided_pass_once_and_refuses_new_registrations,
     a_storm_of_fetches_after_a_push_signs_the_pass_once,
+    an_apns_410_prunes_the_registrations_of_that_push_token,
 );
 
 /// What a device reads from the pass it installs.
@@ -686,4 +687,39 @@ async fn a_storm_of_fetches_after_a_push_signs_the_pass_once(engine: Engine) {
     );
     assert_eq!(count(&metrics.served_not_modified), 1);
     assert_eq!(count(&metrics.signed), 2, "a 304 signs nothing");
+}
+
+async fn an_apns_410_prunes_the_registrations_of_that_push_token(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let card = app.issue_card("cashback").await;
+    let pass = install(&app, &card).await;
+    let (gone, kept) = (Device::apple(6), Device::apple(7));
+    for device in [&gone, &kept] {
+        assert_eq!(register(&app, &pass, device).await, StatusCode::CREATED);
+    }
+    let store = &app.state.store;
+    let before_registration = Utc::now() - TimeDelta::hours(1);
+    let pruned = store
+        .delete_registrations_by_push_token(&gone.push_token, Some(before_registration))
+        .await
+        .expect("prune");
+    assert_eq!(
+        pruned, 0,
+        "the device registered again after APNs found the token invalid"
+    );
+    let pruned = store
+        .delete_registrations_by_push_token(&gone.push_token, Some(Utc::now()))
+        .await
+        .expect("prune");
+    assert_eq!(pruned, 1);
+    assert_eq!(list(&app, &pass, &gone, None).await, None);
+
+    book(&app, &card, "G-1", 60_000).await;
+    assert_eq!(pushes_to(&app, &gone.push_token).await, 0);
+    assert_eq!(pushes_to(&app, &kept.push_token).await, 1);
+    assert_eq!(
+        register(&app, &pass, &gone).await,
+        StatusCode::CREATED,
+        "it may come back"
+    );
 }
