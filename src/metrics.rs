@@ -1,12 +1,14 @@
-//! What `GET /metrics` reports, in the Prometheus text format: counters and a latency
-//! histogram kept in process, plus gauges read from the database at scrape time (queue depth
-//! and age, registrations).
+//! What `GET /metrics` reports, in the Prometheus text format: delivery counters and the APNs
+//! latency histogram kept here, the pass pipeline's counters ([`PassMetrics`]), and gauges
+//! read from the database at scrape time (queue depth and age, registrations).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use crate::passes::PassMetrics;
 
 /// Upper bounds of the APNs latency buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -54,17 +56,14 @@ pub struct Metrics {
     /// (channel, outcome, reason) → deliveries.
     deliveries: Mutex<BTreeMap<(&'static str, &'static str, String), u64>>,
     pub apns_latency: Histogram,
-    /// Passes signed (cache misses) and served, by status.
-    pub passes_signed: AtomicU64,
-    pub passes_served_200: AtomicU64,
-    pub passes_served_304: AtomicU64,
 }
 
 /// Gauges read from the database for one scrape.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Gauges {
     pub outbox: crate::store::OutboxStats,
-    pub registrations: i64,
+    /// Registrations by wallet scheme (`ApplePass`, `AndroidPass`, …).
+    pub registrations: Vec<(String, i64)>,
 }
 
 impl Metrics {
@@ -84,7 +83,7 @@ impl Metrics {
             .sum()
     }
 
-    pub fn render(&self, gauges: &Gauges) -> String {
+    pub fn render(&self, gauges: &Gauges, passes: &PassMetrics) -> String {
         let mut out = String::with_capacity(4096);
         let o = &gauges.outbox;
         gauge(
@@ -111,12 +110,15 @@ impl Metrics {
             "How long the oldest due delivery has waited.",
             o.oldest_due_age_seconds,
         );
-        gauge(
-            &mut out,
-            "walletcards_registrations",
-            "Pass registrations of devices.",
-            gauges.registrations as f64,
+        let _ = writeln!(
+            out,
+            "# HELP walletcards_registrations Pass registrations of devices, by wallet scheme.\n\
+             # TYPE walletcards_registrations gauge"
         );
+        for (scheme, n) in &gauges.registrations {
+            let scheme = scheme.replace(['\\', '"', '\n'], "_");
+            let _ = writeln!(out, "walletcards_registrations{{scheme=\"{scheme}\"}} {n}");
+        }
         let _ = writeln!(
             out,
             "# HELP walletcards_deliveries_total Delivery attempts by channel, outcome and reason.\n\
@@ -136,11 +138,21 @@ impl Metrics {
             "walletcards_apns_request_duration_seconds",
             "Time from sending a push to APNs's answer.",
         );
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
         counter(
             &mut out,
             "walletcards_passes_signed_total",
             "Passes signed (not served from the cache).",
-            self.passes_signed.load(Ordering::Relaxed),
+            load(&passes.signed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP walletcards_pass_cache_total Pass fetches by whether a signed copy of the version was cached.\n\
+             # TYPE walletcards_pass_cache_total counter\n\
+             walletcards_pass_cache_total{{result=\"hit\"}} {}\n\
+             walletcards_pass_cache_total{{result=\"miss\"}} {}",
+            load(&passes.cache_hits),
+            load(&passes.cache_misses),
         );
         let _ = writeln!(
             out,
@@ -148,8 +160,8 @@ impl Metrics {
              # TYPE walletcards_passes_served_total counter\n\
              walletcards_passes_served_total{{status=\"200\"}} {}\n\
              walletcards_passes_served_total{{status=\"304\"}} {}",
-            self.passes_served_200.load(Ordering::Relaxed),
-            self.passes_served_304.load(Ordering::Relaxed),
+            load(&passes.served_full),
+            load(&passes.served_not_modified),
         );
         out
     }
@@ -178,7 +190,7 @@ mod tests {
         let m = Metrics::default();
         m.apns_latency.observe(Duration::from_millis(3));
         m.apns_latency.observe(Duration::from_millis(300));
-        let text = m.render(&Gauges::default());
+        let text = m.render(&Gauges::default(), &PassMetrics::default());
         assert!(text.contains("walletcards_apns_request_duration_seconds_bucket{le=\"0.0025\"} 0"));
         assert!(text.contains("walletcards_apns_request_duration_seconds_bucket{le=\"0.005\"} 1"));
         assert!(text.contains("walletcards_apns_request_duration_seconds_bucket{le=\"0.5\"} 2"));
@@ -192,7 +204,7 @@ mod tests {
         m.delivery("apple", "retry", "InternalServerError");
         m.delivery("apple", "delivered", "");
         assert_eq!(m.deliveries("apple", "retry"), 2);
-        let text = m.render(&Gauges::default());
+        let text = m.render(&Gauges::default(), &PassMetrics::default());
         assert!(text.contains(
             "walletcards_deliveries_total{channel=\"apple\",outcome=\"retry\",reason=\"InternalServerError\"} 2"
         ));

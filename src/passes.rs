@@ -1,11 +1,17 @@
 //! Turning a stored card into what it shows and into its signed pass: the one place that
-//! joins store data, the card face and the Apple package, shared by the admin API and (later)
-//! the PassKit web service.
+//! joins store data, the card face and the Apple package, shared by the admin API and the
+//! PassKit web service. Signed passes are cached per (card, version) in process, so the storm
+//! of fetches that follows a push signs each version once.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::body::Bytes;
+use quick_cache::Weighter;
 
 use crate::apple::package::{PassContent, PassError, build_pkpass};
 use crate::domain::face::{CardFace, FaceInput, card_face};
+use crate::domain::ids::CardId;
 use crate::domain::model::CardStatus;
 use crate::state::AppState;
 use crate::store::CardBundle;
@@ -72,4 +78,86 @@ pub async fn render_pkpass(state: &AppState, bundle: CardBundle) -> Result<Vec<u
     })
     .await??;
     Ok(bytes)
+}
+
+/// Counters of the pass pipeline, read by `/metrics`. Relaxed atomics: each is a count on its
+/// own, no two are read as one snapshot.
+#[derive(Debug, Default)]
+pub struct PassMetrics {
+    /// Passes served from the cache (a fetch that waited for another's signing counts here).
+    pub cache_hits: AtomicU64,
+    /// Fetches that found no signed pass of the card's version.
+    pub cache_misses: AtomicU64,
+    /// Passes signed.
+    pub signed: AtomicU64,
+    /// Pass downloads answered with the pass (200), device and admin endpoints together.
+    pub served_full: AtomicU64,
+    /// Device fetches answered 304 Not Modified.
+    pub served_not_modified: AtomicU64,
+}
+
+impl PassMetrics {
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one answer to a pass download: the pass itself, or 304.
+    pub fn served(&self, full: bool) {
+        Self::add(if full {
+            &self.served_full
+        } else {
+            &self.served_not_modified
+        });
+    }
+}
+
+/// Weighs a cached pass by its size, so the cache is bounded in bytes.
+#[derive(Debug, Clone, Copy)]
+struct ByteSize;
+
+impl Weighter<(CardId, i64), Bytes> for ByteSize {
+    fn weight(&self, _key: &(CardId, i64), pass: &Bytes) -> u64 {
+        u64::try_from(pass.len()).unwrap_or(u64::MAX).max(1)
+    }
+}
+
+/// Signed passes by (card id, card version). A version's pass never changes (every change of
+/// what a card shows, its status or its program, member or company bumps the version), so
+/// entries need no expiry; the least useful go when the byte budget is spent.
+pub struct PassCache {
+    passes: quick_cache::sync::Cache<(CardId, i64), Bytes, ByteSize>,
+    pub metrics: PassMetrics,
+}
+
+impl PassCache {
+    /// A cache holding at most about `max_bytes` of signed passes.
+    pub fn new(max_bytes: u64) -> Self {
+        // A pass is ~10 kB to ~500 kB depending on its images.
+        let estimated_items = usize::try_from(max_bytes / 50_000).unwrap_or(1024).max(16);
+        Self {
+            passes: quick_cache::sync::Cache::with_weighter(estimated_items, max_bytes, ByteSize),
+            metrics: PassMetrics::default(),
+        }
+    }
+}
+
+/// The signed pass of the card's current version: from the cache, or signed once while
+/// concurrent fetches of the same version wait for it.
+pub async fn signed_pass(state: &AppState, bundle: CardBundle) -> Result<Bytes, RenderError> {
+    let cache = &state.passes;
+    let key = (bundle.card.id.clone(), bundle.card.version);
+    match cache.passes.get_value_or_guard_async(&key).await {
+        Ok(pass) => {
+            PassMetrics::add(&cache.metrics.cache_hits);
+            Ok(pass)
+        }
+        Err(guard) => {
+            PassMetrics::add(&cache.metrics.cache_misses);
+            let pass = Bytes::from(render_pkpass(state, bundle).await?);
+            PassMetrics::add(&cache.metrics.signed);
+            // Fails only if the placeholder was removed meanwhile; nothing here removes any.
+            let _ = guard.insert(pass.clone());
+            Ok(pass)
+        }
+    }
 }

@@ -15,12 +15,16 @@ use crate::apple::signer::{Signer, SignerSource};
 use crate::apple::template::Designs;
 use crate::config::Settings;
 use crate::http::auth::{create_api_key, hash_env_key};
+use crate::passes::PassCache;
 use crate::state::AppState;
 use crate::store::{Role, Store};
 
 /// Pass type id and team id of development certificates when none are configured.
 pub const DEV_PASS_TYPE_ID: &str = "pass.dev.walletcards.loyalty";
 pub const DEV_TEAM_ID: &str = "DEVTEAM000";
+
+/// What the in-process cache of signed passes may hold, in bytes.
+pub const PASS_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A built application, bound to its port but not yet serving.
 pub struct Application {
@@ -64,6 +68,7 @@ impl Application {
                 .map(|k| hash_env_key(k.expose_secret())),
             webhook_secret: settings.webhook_secret.clone().map(Arc::new),
             metrics: Arc::default(),
+            passes: Arc::new(PassCache::new(PASS_CACHE_BYTES)),
         };
         Ok(Application {
             listener,

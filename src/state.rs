@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::apple::signer::Signer;
 use crate::apple::template::Designs;
+use crate::passes::PassCache;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -20,4 +21,6 @@ pub struct AppState {
     pub webhook_secret: Option<Arc<secrecy::SecretString>>,
     /// Counters of this process, shared with its workers.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Signed passes by card version, and the counters of the pass pipeline.
+    pub passes: Arc<PassCache>,
 }

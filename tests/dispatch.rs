@@ -177,7 +177,7 @@ async fn an_unregistered_token_loses_its_registrations(engine: Engine) {
     let mut s = setup(engine).await;
     s.order().await;
     let apns = Arc::new(ScriptedApns::default());
-    apns.answer("token-2", [PushResult::Unregistered]);
+    apns.answer("token-2", [PushResult::Unregistered { since: None }]);
     s.drain_until_settled(&apns, &fast()).await;
     let left: Vec<(String,)> = s
         .app

@@ -1,10 +1,9 @@
--- The dispatcher: when a row last changed state, the index its claim looks targets up by,
--- push tokens looked up when APNs calls one unregistered, and a NOTIFY to every instance's
+-- The dispatcher: when a row last changed state and the index its claim looks targets up by
+-- (0004 indexes push tokens for APNs 410s), and a NOTIFY to every instance's
 -- dispatcher when a transaction that queued deliveries commits.
 ALTER TABLE outbox ADD COLUMN updated_at TIMESTAMPTZ;
 CREATE INDEX outbox_pending_target ON outbox (kind, target) WHERE state = 'pending';
 CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead';
-CREATE INDEX devices_push_token ON devices (push_token);
 
 CREATE FUNCTION walletcards_outbox_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$

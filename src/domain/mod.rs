@@ -5,6 +5,7 @@
 
 pub mod balance;
 pub mod codes;
+pub mod devices;
 pub mod face;
 pub mod i18n;
 pub mod ids;

@@ -19,13 +19,13 @@ pub fn router() -> Router<AppState> {
 async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let gauges = Gauges {
         outbox: state.store.outbox_stats(now()).await?,
-        registrations: state.store.count_registrations().await?,
+        registrations: state.store.registration_counts().await?,
     };
     Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(&gauges),
+        state.metrics.render(&gauges, &state.passes.metrics),
     ))
 }

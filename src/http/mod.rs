@@ -7,6 +7,7 @@ pub mod extract;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
+pub mod passkit;
 pub mod webhook;
 
 use std::time::Duration;
@@ -33,6 +34,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .merge(health::router())
         .merge(metrics::router())
         .merge(webhook::router())
+        .nest("/passes", passkit::router())
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))

@@ -33,7 +33,7 @@ mod tests {
     ];
 
     /// The sources that register routes, with the prefix each router is served under.
-    const ROUTERS: [(&str, &str, &str); 10] = [
+    const ROUTERS: [(&str, &str, &str); 12] = [
         ("api/mod.rs", "/api/v1", include_str!("api/mod.rs")),
         (
             "api/programs.rs",
@@ -47,6 +47,12 @@ mod tests {
         ),
         ("api/cards.rs", "/api/v1", include_str!("api/cards.rs")),
         ("api/orders.rs", "/api/v1", include_str!("api/orders.rs")),
+        (
+            "api/device_logs.rs",
+            "/api/v1",
+            include_str!("api/device_logs.rs"),
+        ),
+        ("passkit/mod.rs", "/passes", include_str!("passkit/mod.rs")),
         ("webhook.rs", "", include_str!("webhook.rs")),
         ("openapi.rs", "/api/v1", include_str!("openapi.rs")),
         ("health.rs", "", include_str!("health.rs")),

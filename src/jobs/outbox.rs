@@ -37,8 +37,10 @@ pub const KIND: &str = "apple_push";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PushResult {
     Delivered,
-    /// 410: the token no longer holds passes of this type.
-    Unregistered,
+    /// 410: the token no longer holds passes of this type (since APNs's timestamp, if given).
+    Unregistered {
+        since: Option<DateTime<Utc>>,
+    },
     /// 400 `BadDeviceToken`.
     BadDeviceToken,
     /// Worth trying again later (429, 5xx, transport): `reason` as APNs gave it.
@@ -200,9 +202,11 @@ async fn end_of(
             metrics.delivery("apple", "delivered", "");
             DeliveryEnd::Done
         }
-        PushResult::Unregistered => {
+        PushResult::Unregistered { since } => {
             metrics.delivery("apple", "unregistered", "Unregistered");
-            let forgotten = store.forget_push_token(token).await?;
+            let forgotten = store
+                .delete_registrations_by_push_token(token, since)
+                .await?;
             tracing::info!(
                 registrations = forgotten,
                 "APNs: the device no longer holds the pass; its registrations are deleted"

@@ -9,6 +9,7 @@ mod accounts;
 mod api_keys;
 mod cache;
 mod cards;
+mod devices;
 mod ledger;
 mod members;
 mod outbox;
@@ -29,6 +30,7 @@ use sqlx::sqlite::{
 
 pub use api_keys::{ApiKeyRecord, Role};
 pub use cards::CardBundle;
+pub use devices::{DeviceLog, DeviceRecord, NewRegistration, Registered};
 pub use ledger::{
     BookError, CardRequest, CardRequestKind, CardVersion, EntryRow, Holder, HolderChange, Keyed,
     KeyedTable, OrderRecord, RefundRecord, Target,

@@ -153,17 +153,6 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets a push token APNs calls unregistered: its device's registrations go, so no
-    /// change is queued for it again until the device registers anew.
-    pub async fn forget_push_token(&self, push_token: &str) -> StoreResult<u64> {
-        let sql = "DELETE FROM registrations WHERE device_id IN \
-                   (SELECT id FROM devices WHERE push_token = $1)";
-        let mut tx = self.begin().await?;
-        let n = tx.execute(sql, &args![push_token]).await?;
-        tx.commit().await?;
-        Ok(n)
-    }
-
     /// When the earliest pending row of `kind` becomes due (or its lease runs out).
     pub async fn next_delivery_at(&self, kind: &str) -> StoreResult<Option<DateTime<Utc>>> {
         let sql = "SELECT MIN(CASE WHEN locked_until IS NOT NULL AND locked_until > due_at \
@@ -223,11 +212,5 @@ impl Store {
             self.wake_dispatchers();
         }
         Ok(n > 0)
-    }
-
-    /// Registrations of devices for passes, for `/metrics`.
-    pub async fn count_registrations(&self) -> StoreResult<i64> {
-        let sql = "SELECT COUNT(*) FROM registrations";
-        Ok(read!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await)?)
     }
 }

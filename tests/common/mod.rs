@@ -46,6 +46,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub certs_dir: PathBuf,
     pub engine: Engine,
+    /// The running app's state: its store, signer and pass cache counters.
+    pub state: walletcards::state::AppState,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<()>>,
     postgres: Option<(String, String)>,
@@ -108,6 +110,7 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
         .clone()
         .expect("first start creates an admin key");
     let base = format!("http://{}", app.local_addr().expect("bound"));
+    let state = app.state().clone();
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     let server = tokio::spawn(async move {
@@ -120,6 +123,7 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
         client: reqwest::Client::new(),
         certs_dir,
         engine,
+        state,
         shutdown,
         server: Some(server),
         postgres,

@@ -21,7 +21,8 @@ use crate::domain::model::{Card, CardStatus, ProgramStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::http::auth::Admin;
 use crate::http::extract::{AppJson, AppPath};
-use crate::passes::{face_of, render_pkpass};
+use crate::http::passkit::http_date;
+use crate::passes::{face_of, signed_pass};
 use crate::state::AppState;
 use crate::store::{CardBundle, StoreError, next_card_mtime, now};
 
@@ -216,9 +217,10 @@ async fn download_pass(
     let bundle = load_card(&state, &id).await?;
     let modified = bundle.card.updated_at;
     let filename = format!("card-{}.pkpass", bundle.card.code.as_str());
-    let bytes = render_pkpass(&state, bundle)
+    let bytes = signed_pass(&state, bundle)
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    state.passes.metrics.served(true);
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -228,10 +230,7 @@ async fn download_pass(
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&modified.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
-    {
-        headers.insert(header::LAST_MODIFIED, v);
-    }
+    headers.insert(header::LAST_MODIFIED, http_date(modified));
     Ok((headers, bytes).into_response())
 }
 

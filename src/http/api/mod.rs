@@ -2,6 +2,7 @@
 
 mod accounts;
 mod cards;
+mod device_logs;
 mod orders;
 mod outbox;
 mod programs;
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .merge(cards::router())
         .merge(orders::router())
         .merge(outbox::router())
+        .merge(device_logs::router())
 }
 
 /// `?limit=&after=` of every list.
