@@ -29,16 +29,21 @@ fn p8_key() -> Vec<u8> {
     key.private_key_to_pem_pkcs8().expect("pem")
 }
 
-/// A fake that checks provider tokens, and a client holding the matching `.p8` key.
-async fn token_auth() -> (ApnsFake, ApnsClient) {
-    let p8 = p8_key();
-    let public = PKey::private_key_from_pem(&p8).expect("p8");
-    let fake = ApnsFake::start(FakeAuth::Token {
+/// A fake that checks provider tokens signed by the `.p8` key.
+async fn token_fake(p8: &[u8]) -> ApnsFake {
+    let public = PKey::private_key_from_pem(p8).expect("p8");
+    ApnsFake::start(FakeAuth::Token {
         public_key_pem: public.public_key_to_pem().expect("public pem"),
         key_id: KEY_ID.into(),
         team_id: TEAM_ID.into(),
     })
-    .await;
+    .await
+}
+
+/// A fake that checks provider tokens, and a client holding the matching `.p8` key.
+async fn token_auth() -> (ApnsFake, ApnsClient) {
+    let p8 = p8_key();
+    let fake = token_fake(&p8).await;
     let client = ApnsClient::new(ApnsConfig {
         base_url: fake.base_url.clone(),
         credential: ApnsCredential::Token {
@@ -132,13 +137,7 @@ async fn token_auth_from_settings_reads_the_p8_key_and_pushes() {
     let p8 = p8_key();
     let key_file = dir.path().join("AuthKey.p8");
     std::fs::write(&key_file, &p8).expect("write p8");
-    let public = PKey::private_key_from_pem(&p8).expect("p8");
-    let fake = ApnsFake::start(FakeAuth::Token {
-        public_key_pem: public.public_key_to_pem().expect("public pem"),
-        key_id: KEY_ID.into(),
-        team_id: TEAM_ID.into(),
-    })
-    .await;
+    let fake = token_fake(&p8).await;
     let paths = write_dev_certs(dir.path(), TOPIC, TEAM_ID, false).expect("dev certs");
     let source = SignerSource::Pem {
         cert: paths.signer_cert,
@@ -325,6 +324,43 @@ async fn the_client_moves_to_a_new_connection_after_goaway() {
     }
     assert_eq!(fake.deliveries().len(), 30);
     assert_eq!(fake.connections(), 3);
+}
+
+#[tokio::test]
+async fn pushes_in_flight_during_a_goaway_are_delivered_or_asked_to_retry_never_lost() {
+    let (fake, client) = token_auth().await;
+    fake.goaway_after(50);
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..16 {
+        let client = client.clone();
+        workers.spawn(async move {
+            let mut outcomes = Vec::new();
+            for n in 0..25 {
+                let token = device_token(worker * 100 + n);
+                outcomes.push(client.push(&token, TOPIC).await.outcome);
+            }
+            outcomes
+        });
+    }
+    let mut delivered = 0;
+    while let Some(outcomes) = workers.join_next().await {
+        for outcome in outcomes.expect("task") {
+            match outcome {
+                PushOutcome::Delivered { .. } => delivered += 1,
+                PushOutcome::Retry { status: None, .. } => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    assert_eq!(fake.deliveries().len(), delivered);
+    assert!(
+        fake.connections() >= 2,
+        "GOAWAY moved pushes to a new connection"
+    );
+    eprintln!(
+        "delivered {delivered}/400 over {} connections",
+        fake.connections()
+    );
 }
 
 #[tokio::test]

@@ -308,18 +308,11 @@ fn is_expired_provider_token(outcome: &PushOutcome) -> bool {
 
 /// A push that got no APNs answer: retry later; the error and its causes go to the log.
 fn not_answered(error: &dyn std::error::Error) -> PushOutcome {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
     PushOutcome::Retry {
         status: None,
         reason: None,
         retry_after: None,
-        error: Some(text),
+        error: Some(crate::error::error_chain(error)),
     }
 }
 
