@@ -44,7 +44,13 @@ async fn token_fake(p8: &[u8]) -> ApnsFake {
 async fn token_auth() -> (ApnsFake, ApnsClient) {
     let p8 = p8_key();
     let fake = token_fake(&p8).await;
-    let client = ApnsClient::new(ApnsConfig {
+    let client = token_client(&fake, p8);
+    (fake, client)
+}
+
+/// A token-auth client of `fake` signing with the `.p8` key.
+fn token_client(fake: &ApnsFake, p8: Vec<u8>) -> ApnsClient {
+    ApnsClient::new(ApnsConfig {
         base_url: fake.base_url.clone(),
         credential: ApnsCredential::Token {
             key_p8_pem: p8.into(),
@@ -54,8 +60,7 @@ async fn token_auth() -> (ApnsFake, ApnsClient) {
         extra_root_pem: Some(fake.ca_pem().to_vec()),
         request_timeout: Duration::from_secs(10),
     })
-    .expect("client");
-    (fake, client)
+    .expect("client")
 }
 
 fn apple_settings(fake: &ApnsFake, dir: &std::path::Path, auth: ApnsAuth) -> AppleSettings {
@@ -171,6 +176,40 @@ async fn a_certificate_for_another_pass_type_id_is_rejected_not_retried() {
         }
     );
     assert!(fake.deliveries().is_empty());
+}
+
+#[tokio::test]
+async fn a_token_signed_with_another_key_is_rejected_as_a_configuration_problem() {
+    let fake = token_fake(&p8_key()).await;
+    let client = token_client(&fake, p8_key());
+    let report = client.push(&device_token(15), TOPIC).await;
+    assert_eq!(
+        report.outcome,
+        PushOutcome::Rejected {
+            status: 403,
+            reason: Some(Reason::InvalidProviderToken)
+        }
+    );
+}
+
+#[tokio::test]
+async fn without_a_client_certificate_the_handshake_fails_and_the_push_is_retried_later() {
+    let (cert_fake, _, _dir) = certificate_auth().await;
+    let client = token_client(&cert_fake, p8_key());
+    let report = client.push(&device_token(16), TOPIC).await;
+    assert!(
+        matches!(
+            report.outcome,
+            PushOutcome::Retry {
+                status: None,
+                error: Some(_),
+                ..
+            }
+        ),
+        "{report:?}"
+    );
+    assert_eq!(cert_fake.connections(), 0);
+    assert_eq!(cert_fake.requests(), 0);
 }
 
 #[tokio::test]

@@ -122,7 +122,9 @@ pub enum PushOutcome {
     BadDeviceToken,
     /// Try again later with back-off: 429, 5xx, transport errors and time-outs, and a 403
     /// `ExpiredProviderToken` that a renewed token did not cure. `status` is `None` when no
-    /// answer came; `retry_after` is APNs' `Retry-After` when it sent one.
+    /// answer came; `retry_after` is APNs' `Retry-After` when it sent one. A TLS handshake
+    /// that APNs refuses (an expired or revoked certificate) also ends here, so transport
+    /// errors on every push for a while deserve an alert, not just back-off.
     Retry {
         status: Option<u16>,
         reason: Option<Reason>,
