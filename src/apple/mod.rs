@@ -1,6 +1,8 @@
 //! Apple Wallet: pass templates, pass packages (manifest, zip), signing, the independent
-//! validator and development certificates. This is the only module that signs with openssl.
+//! validator, development certificates and the APNs client. The only module that signs with
+//! openssl (passes, and APNs provider tokens).
 
+pub mod apns;
 pub mod devcerts;
 pub mod package;
 pub mod signer;

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod apns_fake;
+
 use std::path::PathBuf;
 
 use reqwest::{Response, StatusCode};
