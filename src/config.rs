@@ -64,6 +64,8 @@ pub struct Settings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxSettings {
+    /// Run the dispatchers in this process (an instance that only serves the API may not).
+    pub dispatch: bool,
     /// Delay before the first retry; each further one doubles (with jitter).
     pub retry_base_ms: u64,
     /// Longest delay between retries.
@@ -134,6 +136,7 @@ const DEFAULTS: Defaults = Defaults {
         apns_auth: ApnsAuth::Certificate,
     },
     outbox: OutboxSettings {
+        dispatch: true,
         retry_base_ms: 2_000,
         retry_cap_ms: 600_000,
         max_attempts: 8,

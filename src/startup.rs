@@ -10,6 +10,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::apple::apns::ApnsClient;
 use crate::apple::devcerts::{DevCertPaths, write_dev_certs};
 use crate::apple::signer::{Signer, SignerSource};
 use crate::apple::template::Designs;
@@ -30,6 +31,10 @@ pub const PASS_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// The Apple dispatcher's APNs connection, when this process dispatches.
+    apns: Option<crate::jobs::outbox::Apns>,
+    outbox: crate::jobs::outbox::Policy,
+    database_url: String,
     max_body_bytes: usize,
     /// The bootstrap admin key created at this start, if one was (shown once).
     pub created_admin_key: Option<String>,
@@ -45,6 +50,16 @@ impl Application {
             .await
             .context("applying database migrations")?;
         let signer = load_signer(settings)?;
+        let apns = if settings.outbox.dispatch {
+            let client = ApnsClient::from_settings(&settings.apple, &signer)
+                .context("setting up the APNs connection (WALLETCARDS_APPLE__APNS_*)")?;
+            Some(crate::jobs::outbox::Apns {
+                client,
+                topic: signer.pass_type_id().to_owned(),
+            })
+        } else {
+            None
+        };
         let designs = Designs::load(&settings.templates_dir).with_context(|| {
             format!(
                 "loading pass designs from {}",
@@ -73,6 +88,9 @@ impl Application {
         Ok(Application {
             listener,
             state,
+            apns,
+            outbox: (&settings.outbox).into(),
+            database_url: settings.database_url(),
             max_body_bytes: settings.max_body_bytes,
             created_admin_key,
         })
@@ -101,8 +119,28 @@ impl Application {
             self.state.store.clone(),
             shutdown.clone(),
         ));
+        let mut workers = Vec::new();
+        if let Some(apns) = self.apns {
+            workers.push(tokio::spawn(crate::jobs::outbox::run(
+                self.state.store.clone(),
+                Arc::new(apns),
+                self.outbox.clone(),
+                Arc::clone(&self.state.metrics),
+                shutdown.clone(),
+            )));
+            if self.state.store.engine() == crate::store::Engine::Postgres {
+                workers.push(tokio::spawn(crate::jobs::outbox::listen(
+                    self.database_url.clone(),
+                    self.state.store.outbox_signal(),
+                    shutdown.clone(),
+                )));
+            }
+        }
         shutdown.cancelled().await;
         let _ = recompute.await;
+        for worker in workers {
+            let _ = worker.await;
+        }
         match tokio::time::timeout(Duration::from_secs(10), served).await {
             Ok(joined) => joined.context("server task")?.context("serving HTTP")?,
             Err(_) => tracing::warn!("open requests did not finish within 10 s; stopping anyway"),

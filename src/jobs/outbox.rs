@@ -27,6 +27,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::apple::apns::{ApnsClient, InvalidPush, PushOutcome};
 use crate::metrics::Metrics;
 use crate::store::{Delivery, DeliveryEnd, Store, StoreError, now};
 
@@ -57,6 +58,45 @@ pub enum PushResult {
 /// Sends one push for a pass type to a device token.
 pub trait Pusher: Send + Sync + 'static {
     fn push(&self, push_token: &str) -> impl Future<Output = PushResult> + Send;
+}
+
+/// APNs as the dispatcher's [`Pusher`]: the client and the pass type id it pushes for.
+pub struct Apns {
+    pub client: ApnsClient,
+    pub topic: String,
+}
+
+impl Pusher for Apns {
+    async fn push(&self, push_token: &str) -> PushResult {
+        let report = self.client.push(push_token, &self.topic).await;
+        match report.outcome {
+            PushOutcome::Delivered { .. } => PushResult::Delivered,
+            PushOutcome::Unregistered { .. } => PushResult::Unregistered { since: None },
+            // A stored token that cannot be put in a request never becomes deliverable.
+            PushOutcome::NotSent(InvalidPush::DeviceToken) => {
+                PushResult::Unregistered { since: None }
+            }
+            PushOutcome::NotSent(InvalidPush::Topic) => PushResult::Rejected {
+                reason: "invalid topic (WALLETCARDS_APPLE__PASS_TYPE_ID)".into(),
+            },
+            PushOutcome::BadDeviceToken => PushResult::BadDeviceToken,
+            PushOutcome::Retry {
+                status,
+                reason,
+                retry_after,
+                error,
+            } => PushResult::Retry {
+                reason: reason
+                    .map(|r| r.as_str().to_owned())
+                    .or(error)
+                    .unwrap_or_else(|| format!("HTTP {}", status.unwrap_or(0))),
+                retry_after,
+            },
+            PushOutcome::Rejected { status, reason } => PushResult::Rejected {
+                reason: format!("{status} {}", reason.as_ref().map_or("", |r| r.as_str())),
+            },
+        }
+    }
 }
 
 /// How the dispatcher paces itself.

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod apns_fake;
+pub mod device;
 
 use std::path::PathBuf;
 
@@ -80,7 +81,45 @@ async fn create_postgres_database() -> (String, String) {
     (url.to_string(), name)
 }
 
+/// Where a test app pushes to: a loopback APNs fake that trusts the app's development
+/// certificates (written beforehand into `certs_dir`).
+pub struct PushTarget {
+    pub certs_dir: PathBuf,
+    pub apns_url: String,
+    /// The fake's CA, as a file for `WALLETCARDS_APPLE__APNS_CA`.
+    pub apns_ca: PathBuf,
+}
+
+/// Development certificates in a fresh folder, and an APNs fake that accepts the Pass Type ID
+/// certificate as its client certificate (certificate auth, as the app defaults to).
+pub async fn apns_fake() -> (apns_fake::ApnsFake, PushTarget, tempfile::TempDir) {
+    use walletcards::apple::devcerts::write_dev_certs;
+    use walletcards::startup::{DEV_PASS_TYPE_ID, DEV_TEAM_ID};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let certs_dir = dir.path().join("certs");
+    let paths =
+        write_dev_certs(&certs_dir, DEV_PASS_TYPE_ID, DEV_TEAM_ID, false).expect("dev certs");
+    let fake = apns_fake::ApnsFake::start(apns_fake::FakeAuth::Certificate {
+        ca_pem: std::fs::read(&paths.wwdr_cert).expect("wwdr"),
+    })
+    .await;
+    let apns_ca = dir.path().join("apns-ca.pem");
+    std::fs::write(&apns_ca, fake.ca_pem()).expect("write CA");
+    let target = PushTarget {
+        certs_dir,
+        apns_url: fake.base_url.clone(),
+        apns_ca,
+    };
+    (fake, target, dir)
+}
+
+/// The app without dispatchers: tests that look at the outbox see it as bookings left it.
 pub async fn spawn_app(engine: Engine) -> TestApp {
+    spawn_app_with(engine, None).await
+}
+
+/// The app, dispatching to `push` when given.
+pub async fn spawn_app_with(engine: Engine, push: Option<&PushTarget>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let (database_url, postgres) = match engine {
         Engine::Sqlite => (
@@ -92,8 +131,8 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
             (url, Some((postgres_url(), name)))
         }
     };
-    let certs_dir = dir.path().join("certs");
-    let figment = Settings::defaults()
+    let certs_dir = push.map_or_else(|| dir.path().join("certs"), |p| p.certs_dir.clone());
+    let mut figment = Settings::defaults()
         .merge(("bind", "127.0.0.1:0"))
         .merge(("database_url", database_url.clone()))
         .merge(("database_max_connections", 4))
@@ -104,7 +143,15 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
             concat!(env!("CARGO_MANIFEST_DIR"), "/pass_templates"),
         ))
         .merge(("max_body_bytes", 64 * 1024))
-        .merge(("webhook_secret", WEBHOOK_SECRET));
+        .merge(("webhook_secret", WEBHOOK_SECRET))
+        .merge(("outbox.dispatch", push.is_some()))
+        .merge(("outbox.retry_base_ms", 50))
+        .merge(("outbox.retry_cap_ms", 200));
+    if let Some(p) = push {
+        figment = figment
+            .merge(("apple.apns_url", p.apns_url.as_str()))
+            .merge(("apple.apns_ca", p.apns_ca.clone()));
+    }
     let settings = Settings::from_figment(figment).expect("test settings are valid");
     let app = Application::build(&settings).await.expect("app builds");
     let admin_key = app

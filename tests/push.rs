@@ -1,0 +1,185 @@
+//! From an order to the phone: the app with its dispatcher pushes through a loopback APNs
+//! (HTTP/2 over TLS, certificate auth with the Pass Type ID certificate) to the devices that
+//! registered the pass, and a device follows up through the web service — on SQLite and on
+//! PostgreSQL. Plus the fault paths as APNs answers them.
+
+mod common;
+
+use std::time::Duration;
+
+use common::apns_fake::{ApnsFake, Reply};
+use common::device::*;
+use common::{Engine, TestApp, apns_fake, spawn_app_with};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// Waits until `ready` holds, up to 10 s.
+async fn eventually<F: AsyncFn() -> bool>(what: &str, ready: F) {
+    for _ in 0..200 {
+        if ready().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+fn deliveries_to(fake: &ApnsFake, token: &str) -> usize {
+    fake.deliveries()
+        .iter()
+        .filter(|d| d.token == token)
+        .count()
+}
+
+fn requests_to(fake: &ApnsFake, token: &str) -> usize {
+    fake.seen()
+        .iter()
+        .filter(|s| s.path.ends_with(token))
+        .count()
+}
+
+async fn pending(app: &TestApp) -> usize {
+    let rows: Vec<(i64,)> = app
+        .fetch("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
+        .await;
+    usize::try_from(rows[0].0).unwrap_or(0)
+}
+
+/// A cashback card installed and registered on one device.
+async fn installed(app: &TestApp, device: &Device) -> (Value, Installed) {
+    let card = app.issue_card("cashback").await;
+    let pass = install(app, &card).await;
+    assert_eq!(register(app, &pass, device).await, StatusCode::CREATED);
+    (card, pass)
+}
+
+async fn a_device_follows_an_order_from_push_to_pass(engine: Engine) {
+    let (fake, target, _dir) = apns_fake().await;
+    let app = spawn_app_with(engine, Some(&target)).await;
+    let device = Device::apple(1);
+    let (card, pass) = installed(&app, &device).await;
+    let (serials, tag) = list(&app, &pass, &device, None).await.expect("listed");
+    assert_eq!(serials, std::slice::from_ref(&pass.serial));
+    let before = fetch(&app, &pass, Method::GET, None).await;
+    let modified_before = http_time(&last_modified(&before));
+
+    book(&app, &card, "P-1", 100_000).await;
+    eventually("the push arrives", async || {
+        deliveries_to(&fake, &device.push_token) == 1
+    })
+    .await;
+    let delivery = &fake.deliveries()[0];
+    assert_eq!(delivery.topic, pass.pass_type);
+
+    let (serials, new_tag) = list(&app, &pass, &device, Some(&tag))
+        .await
+        .expect("the changed pass is listed");
+    assert_eq!(serials, std::slice::from_ref(&pass.serial));
+    assert_ne!(new_tag, tag);
+    let after = fetch(&app, &pass, Method::GET, None).await;
+    assert_eq!(after.status(), StatusCode::OK);
+    let modified = last_modified(&after);
+    assert!(http_time(&modified) > modified_before);
+    assert!(
+        (shown_cashback(after).await - 30.0).abs() < 1e-9,
+        "3 % of 1,000.00"
+    );
+    let again = fetch(&app, &pass, Method::GET, Some(&modified)).await;
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    assert_eq!(unregister(&app, &pass, &device).await, StatusCode::OK);
+    book(&app, &card, "P-2", 100_000).await;
+    eventually("the outbox is drained", async || pending(&app).await == 0).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        deliveries_to(&fake, &device.push_token),
+        1,
+        "nothing more for the device that left"
+    );
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(
+            "walletcards_deliveries_total{channel=\"apple\",outcome=\"delivered\",reason=\"\"} 1"
+        ),
+        "{metrics}"
+    );
+}
+
+async fn apns_failures_are_retried_and_410_prunes(engine: Engine) {
+    let (fake, target, _dir) = apns_fake().await;
+    let app = spawn_app_with(engine, Some(&target)).await;
+    let flaky = Device::apple(1);
+    let gone = Device::apple(2);
+    let (card, pass) = installed(&app, &flaky).await;
+    assert_eq!(register(&app, &pass, &gone).await, StatusCode::CREATED);
+    let busy = Reply::error(500, "InternalServerError");
+    fake.queue_for_token(&flaky.push_token, [busy.clone(), busy.clone(), busy]);
+    fake.queue_for_token(&gone.push_token, [Reply::error(410, "Unregistered")]);
+
+    book(&app, &card, "F-1", 100_000).await;
+    eventually("the flaky device gets its push", async || {
+        deliveries_to(&fake, &flaky.push_token) == 1
+    })
+    .await;
+    assert_eq!(
+        requests_to(&fake, &flaky.push_token),
+        4,
+        "three 500s, then one delivery"
+    );
+    eventually("the 410 prunes", async || {
+        list(&app, &pass, &gone, None).await.is_none()
+    })
+    .await;
+    book(&app, &card, "F-2", 100_000).await;
+    eventually("the second push", async || {
+        deliveries_to(&fake, &flaky.push_token) == 2
+    })
+    .await;
+    assert_eq!(
+        requests_to(&fake, &gone.push_token),
+        1,
+        "the pruned device is not pushed again"
+    );
+}
+
+async fn bad_device_token_keeps_the_registration_as_a_dead_letter(engine: Engine) {
+    let (fake, target, _dir) = apns_fake().await;
+    let app = spawn_app_with(engine, Some(&target)).await;
+    let device = Device::apple(3);
+    let (card, pass) = installed(&app, &device).await;
+    fake.queue_for_token(&device.push_token, [Reply::error(400, "BadDeviceToken")]);
+    book(&app, &card, "B-1", 100_000).await;
+    eventually("a dead letter", async || {
+        app.get_ok("/outbox/dead").await["items"]
+            .as_array()
+            .is_some_and(|items| items.len() == 1)
+    })
+    .await;
+    assert!(list(&app, &pass, &device, None).await.is_some(), "kept");
+    let dead = app.get_ok("/outbox/dead").await;
+    let delivery = dead["items"][0]["id"].as_i64().expect("id");
+    app.post_ok(
+        &format!("/outbox/{delivery}/retry"),
+        &serde_json::json!({}),
+        StatusCode::OK,
+    )
+    .await;
+    eventually("the retried dead letter is delivered", async || {
+        deliveries_to(&fake, &device.push_token) == 1
+    })
+    .await;
+}
+
+on_both_engines!(
+    a_device_follows_an_order_from_push_to_pass,
+    apns_failures_are_retried_and_410_prunes,
+    bad_device_token_keeps_the_registration_as_a_dead_letter,
+);
