@@ -7,9 +7,10 @@ mod common;
 
 use std::time::Duration;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use common::apns_fake::{ApnsFake, Reply};
 use common::device::*;
-use common::{Engine, TestApp, apns_fake, spawn_app_with};
+use common::{Engine, TestApp, apns_fake, spawn_app_with, spawn_second_instance};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -178,7 +179,66 @@ async fn bad_device_token_keeps_the_registration_as_a_dead_letter(engine: Engine
     .await;
 }
 
+async fn too_many_requests_waits_for_retry_after(engine: Engine) {
+    let (fake, target, _dir) = apns_fake().await;
+    let app = spawn_app_with(engine, Some(&target)).await;
+    let device = Device::apple(4);
+    let (card, _) = installed(&app, &device).await;
+    let busy = Reply::error(429, "TooManyRequests").with_retry_after("30");
+    fake.queue_for_token(&device.push_token, [busy]);
+    book(&app, &card, "T-1", 100_000).await;
+    // Rescheduled by APNs's Retry-After, not by the 50 ms back-off of the test settings.
+    eventually("the row waits 30 s", async || {
+        let rows: Vec<(String, i32, DateTime<Utc>)> = app
+            .fetch("SELECT state, attempts, due_at FROM outbox")
+            .await;
+        rows.len() == 1
+            && rows[0].0 == "pending"
+            && rows[0].1 == 1
+            && rows[0].2 > Utc::now() + TimeDelta::seconds(25)
+    })
+    .await;
+    assert_eq!(requests_to(&fake, &device.push_token), 1);
+    assert_eq!(deliveries_to(&fake, &device.push_token), 0);
+}
+
+/// Two instances on one PostgreSQL database, each with its dispatcher: 1,000 orders through
+/// both, for a card on 3 devices; every change reaches every device and no queued delivery
+/// is sent twice.
+#[tokio::test]
+async fn two_instances_deliver_every_change_once() {
+    let (fake, target, _dir) = apns_fake().await;
+    let first = spawn_app_with(Engine::Postgres, Some(&target)).await;
+    let second = spawn_second_instance(&first, Some(&target)).await;
+    let devices: Vec<Device> = (10..13).map(Device::apple).collect();
+    let card = first.issue_card("cashback").await;
+    let pass = install(&first, &card).await;
+    for device in &devices {
+        assert_eq!(register(&first, &pass, device).await, StatusCode::CREATED);
+    }
+    let apps = [&first, &second];
+    for n in 0..1_000 {
+        book(apps[n % 2], &card, &format!("M-{n}"), 20_000).await;
+    }
+    eventually("every delivery is done", async || {
+        pending(&first).await == 0
+    })
+    .await;
+    let rows: Vec<(String, i32)> = first.fetch("SELECT state, attempts FROM outbox").await;
+    assert_eq!(rows.len(), 3_000, "one row per order and device");
+    assert!(
+        rows.iter()
+            .all(|(state, attempts)| state == "done" && *attempts == 1),
+        "each delivery claimed once"
+    );
+    for device in &devices {
+        let n = deliveries_to(&fake, &device.push_token);
+        assert!((1..=1_000).contains(&n), "{n} pushes to a device");
+    }
+}
+
 on_both_engines!(
+    too_many_requests_waits_for_retry_after,
     a_device_follows_an_order_from_push_to_pass,
     apns_failures_are_retried_and_410_prunes,
     bad_device_token_keeps_the_registration_as_a_dead_letter,

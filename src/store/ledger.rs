@@ -81,6 +81,13 @@ pub struct HolderChange {
     pub cards: Vec<CardVersion>,
     /// Whether what the cards show changed.
     pub changed: bool,
+    /// Deliveries queued in the outbox for the cards' new versions.
+    pub deliveries: u64,
+}
+
+/// Whether a commit of `changes` queued deliveries the dispatchers should hear of.
+fn queued(changes: &[HolderChange]) -> bool {
+    changes.iter().any(|c| c.deliveries > 0)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -283,7 +290,9 @@ impl Store {
             };
             let change = apply(&mut tx, &target, &Event::Tick, cause, now).await?;
             tx.commit().await?;
-            self.wake_dispatchers();
+            if change.deliveries > 0 {
+                self.wake_dispatchers();
+            }
             visited += 1;
             if change.changed {
                 cards += change.cards.len();
@@ -356,7 +365,9 @@ impl Store {
         }
         insert_entries(&mut tx, cause, &changes, now).await?;
         tx.commit().await?;
-        self.wake_dispatchers();
+        if queued(&changes) {
+            self.wake_dispatchers();
+        }
         Ok(response)
     }
 
@@ -444,7 +455,9 @@ impl Store {
         tx.execute(sql, &args![response.to_string(), r.id.as_str()])
             .await?;
         tx.commit().await?;
-        self.wake_dispatchers();
+        if queued(&changes) {
+            self.wake_dispatchers();
+        }
         Ok(response)
     }
 
@@ -546,7 +559,9 @@ impl Store {
         tx.execute(sql, &args![response.to_string(), q.id.as_str()])
             .await?;
         tx.commit().await?;
-        self.wake_dispatchers();
+        if change.deliveries > 0 {
+            self.wake_dispatchers();
+        }
         Ok(response)
     }
 }
@@ -722,7 +737,8 @@ async fn apply_state(
     )
     .await?;
     let changed = shown != balance;
-    let cards = holder_cards(tx, target, changed.then_some(outcome.notify), now).await?;
+    let (cards, deliveries) =
+        holder_cards(tx, target, changed.then_some(outcome.notify), now).await?;
     Ok(HolderChange {
         program_id: program.id.as_str().to_owned(),
         holder: holder.to_owned(),
@@ -730,6 +746,7 @@ async fn apply_state(
         outcome,
         cards,
         changed,
+        deliveries,
     })
 }
 
@@ -775,7 +792,7 @@ async fn lock_state(
 
 /// Cashback lots a holder's state keeps; above twice as many, the newest become rows of
 /// `cashback_lots` (see [`cashback::Cold`]).
-const LOTS_KEPT: usize = 8;
+const LOTS_KEPT: usize = 4;
 
 #[derive(sqlx::FromRow)]
 struct LotRow {
@@ -911,7 +928,7 @@ async fn holder_cards(
     target: &Target,
     bump: Option<Option<Notify>>,
     now: DateTime<Utc>,
-) -> Result<Vec<CardVersion>, BookError> {
+) -> Result<(Vec<CardVersion>, u64), BookError> {
     let (column, value) = match &target.holder.member_id {
         Some(m) => ("member_id", m.as_str()),
         None => ("account_id", target.holder.account_id.as_str()),
@@ -931,14 +948,15 @@ async fn holder_cards(
             version: r.version + i64::from(bump.is_some()),
         })
         .collect();
+    let mut deliveries = 0;
     if let Some(notify) = bump {
         if !rows.is_empty() {
             bump_cards(tx, &rows, notify).await?;
             let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-            enqueue(tx, &ids, now).await?;
+            deliveries = enqueue(tx, &ids, now).await?;
         }
     }
-    Ok(cards)
+    Ok((cards, deliveries))
 }
 
 /// One statement gives every card of `rows` its next version, its next modification time
@@ -990,11 +1008,10 @@ pub(super) async fn enqueue(
     tx: &mut Tx,
     card_ids: &[&str],
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<u64, sqlx::Error> {
     let filter = format!("c.id IN ({})", placeholders(2, card_ids.len()));
     let mut values = Vec::with_capacity(1 + card_ids.len());
     values.extend(args![now]);
     values.extend(card_ids.iter().map(|id| Arg::from(*id)));
-    tx.execute(&outbox_sql(1, &filter), &values).await?;
-    Ok(())
+    tx.execute(&outbox_sql(1, &filter), &values).await
 }

@@ -120,13 +120,87 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
 
 /// The app, dispatching to `push` when given.
 pub async fn spawn_app_with(engine: Engine, push: Option<&PushTarget>) -> TestApp {
+    build_app(engine, push, None).await
+}
+
+/// A second instance of `first`'s app on the same PostgreSQL database (as in a scaled
+/// deployment), with its admin key; the first instance owns the database.
+pub async fn spawn_second_instance(first: &TestApp, push: Option<&PushTarget>) -> TestApp {
+    assert_eq!(
+        first.engine,
+        Engine::Postgres,
+        "instances share PostgreSQL only"
+    );
+    build_app(first.engine, push, Some(first)).await
+}
+
+/// A fresh database on the test PostgreSQL server: its URL and name (for dropping it).
+pub async fn postgres_database() -> (String, String) {
+    create_postgres_database().await
+}
+
+/// Rows of a query straight on a database.
+pub async fn fetch<T>(engine: Engine, database_url: &str, sql: &str) -> Vec<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    match engine {
+        Engine::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(database_url)
+                .await
+                .expect("connect");
+            sqlx::query_as(sql).fetch_all(&mut c).await.expect("query")
+        }
+        Engine::Postgres => {
+            let mut c = sqlx::PgConnection::connect(database_url)
+                .await
+                .expect("connect");
+            sqlx::query_as(sql).fetch_all(&mut c).await.expect("query")
+        }
+    }
+}
+
+/// Runs SQL (several statements) straight on a database.
+pub async fn execute_sql(engine: Engine, database_url: &str, sql: &str) {
+    match engine {
+        Engine::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(database_url)
+                .await
+                .expect("connect");
+            sqlx::raw_sql(sql).execute(&mut c).await.expect("sql runs");
+        }
+        Engine::Postgres => {
+            let mut c = sqlx::PgConnection::connect(database_url)
+                .await
+                .expect("connect");
+            sqlx::raw_sql(sql).execute(&mut c).await.expect("sql runs");
+        }
+    }
+}
+
+/// Drops a database [`postgres_database`] created, closing its connections.
+pub async fn drop_postgres_database(name: &str) {
+    let mut admin = sqlx::PgConnection::connect(&postgres_url())
+        .await
+        .expect("PostgreSQL");
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .expect("DROP DATABASE");
+}
+
+async fn build_app(engine: Engine, push: Option<&PushTarget>, first: Option<&TestApp>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (database_url, postgres) = match engine {
-        Engine::Sqlite => (
+    let (database_url, postgres) = match (engine, first) {
+        (_, Some(first)) => (first.database_url.clone(), None),
+        (Engine::Sqlite, None) => (
             format!("sqlite://{}", dir.path().join("wc.db").display()),
             None,
         ),
-        Engine::Postgres => {
+        (Engine::Postgres, None) => {
             let (url, name) = create_postgres_database().await;
             (url, Some((postgres_url(), name)))
         }
@@ -154,10 +228,13 @@ pub async fn spawn_app_with(engine: Engine, push: Option<&PushTarget>) -> TestAp
     }
     let settings = Settings::from_figment(figment).expect("test settings are valid");
     let app = Application::build(&settings).await.expect("app builds");
-    let admin_key = app
-        .created_admin_key
-        .clone()
-        .expect("first start creates an admin key");
+    let admin_key = match first {
+        Some(first) => first.admin_key.clone(),
+        None => app
+            .created_admin_key
+            .clone()
+            .expect("first start creates an admin key"),
+    };
     let base = format!("http://{}", app.local_addr().expect("bound"));
     let state = app.state().clone();
     let shutdown = CancellationToken::new();
@@ -297,20 +374,7 @@ impl TestApp {
     /// Runs SQL straight on the app's database: the state a component the test does not
     /// drive would have left (a device's registration, say).
     pub async fn execute_sql(&self, sql: &str) {
-        match self.engine {
-            Engine::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.database_url)
-                    .await
-                    .expect("connect");
-                sqlx::raw_sql(sql).execute(&mut c).await.expect("sql runs");
-            }
-            Engine::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.database_url)
-                    .await
-                    .expect("connect");
-                sqlx::raw_sql(sql).execute(&mut c).await.expect("sql runs");
-            }
-        }
+        execute_sql(self.engine, &self.database_url, sql).await;
     }
 
     /// Rows of a query straight on the app's database.
@@ -321,20 +385,7 @@ impl TestApp {
             + Send
             + Unpin,
     {
-        match self.engine {
-            Engine::Sqlite => {
-                let mut c = sqlx::SqliteConnection::connect(&self.database_url)
-                    .await
-                    .expect("connect");
-                sqlx::query_as(sql).fetch_all(&mut c).await.expect("query")
-            }
-            Engine::Postgres => {
-                let mut c = sqlx::PgConnection::connect(&self.database_url)
-                    .await
-                    .expect("connect");
-                sqlx::query_as(sql).fetch_all(&mut c).await.expect("query")
-            }
-        }
+        fetch(self.engine, &self.database_url, sql).await
     }
 
     /// The outbox, in a stable order.
