@@ -103,10 +103,13 @@ impl Store {
         };
         let due = "kind = $2 AND state = 'pending' AND due_at <= $3 \
                    AND (locked_until IS NULL OR locked_until <= $3)";
+        // Both selections skip rows another claim holds, so two claims never wait on each
+        // other (waiting on rows locked in different orders could deadlock); a token whose
+        // rows two claims split gets two pushes, never a row twice.
         let sql = format!(
             "UPDATE outbox SET locked_until = $1, attempts = attempts + 1 \
-             WHERE {due} AND target IN (SELECT target FROM \
-               (SELECT target FROM outbox WHERE {due} ORDER BY due_at, id LIMIT $4{skip_locked}) picked) \
+             WHERE id IN (SELECT id FROM outbox WHERE {due} AND target IN (SELECT target FROM \
+               (SELECT target FROM outbox WHERE {due} ORDER BY due_at, id LIMIT $4{skip_locked}) picked){skip_locked}) \
              RETURNING {COLUMNS}"
         );
         let mut tx = self.begin().await?;
