@@ -127,7 +127,14 @@ struct CardRow {
     id: String,
     version: i64,
     updated_at: DateTime<Utc>,
+    /// Whether an Apple device or a Google object holds the card (so a new version has
+    /// somewhere to go).
+    deliverable: bool,
 }
+
+/// [`CardRow::deliverable`] of card `c`.
+const DELIVERABLE: &str = "(c.google_object_id IS NOT NULL OR EXISTS \
+    (SELECT 1 FROM registrations r WHERE r.card_id = c.id)) AS deliverable";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EntryRow {
@@ -922,7 +929,8 @@ async fn insert_entries(
 }
 
 /// The holder's cards in the program. With `bump`, each gets a new version carrying the
-/// notification reason, and one outbox row per Apple device and Google object holding it.
+/// notification reason, and one outbox row per Apple device and Google object holding it;
+/// returns the cards with their versions and the deliveries queued.
 async fn holder_cards(
     tx: &mut Tx,
     target: &Target,
@@ -933,14 +941,41 @@ async fn holder_cards(
         Some(m) => ("member_id", m.as_str()),
         None => ("account_id", target.holder.account_id.as_str()),
     };
-    let lock = if bump.is_some() { tx.lock_suffix() } else { "" };
-    let sql = format!(
-        "SELECT id, version, updated_at FROM cards WHERE program_id = $1 AND {column} = $2 \
-         AND status <> 'revoked' ORDER BY id{lock}"
-    );
-    let rows: Vec<CardRow> = tx
-        .fetch_all(&sql, &args![target.program.id.as_str(), value])
-        .await?;
+    let program_id = target.program.id.as_str();
+    let rows: Vec<CardRow> = match (bump, &*tx) {
+        (Some(notify), Tx::Postgres(_)) => {
+            // One statement: the row lock, the new version and the next whole-second
+            // modification time (`store::next_card_mtime`).
+            let sql = format!(
+                "UPDATE cards c SET version = c.version + 1, notify = $1, \
+                 updated_at = GREATEST($2, c.updated_at + interval '1 second') \
+                 WHERE c.program_id = $3 AND c.{column} = $4 AND c.status <> 'revoked' \
+                 RETURNING c.id, c.version - 1 AS version, c.updated_at, {DELIVERABLE}"
+            );
+            let second = super::next_card_mtime(DateTime::<Utc>::UNIX_EPOCH);
+            let mut rows: Vec<CardRow> = tx
+                .fetch_all(
+                    &sql,
+                    &args![notify.map(Notify::as_str), second, program_id, value],
+                )
+                .await?;
+            rows.sort_by(|a, b| a.id.cmp(&b.id));
+            rows
+        }
+        (_, _) => {
+            let lock = if bump.is_some() { tx.lock_suffix() } else { "" };
+            let sql = format!(
+                "SELECT c.id, c.version, c.updated_at, {DELIVERABLE} FROM cards c \
+                 WHERE c.program_id = $1 AND c.{column} = $2 AND c.status <> 'revoked' \
+                 ORDER BY c.id{lock}"
+            );
+            let rows: Vec<CardRow> = tx.fetch_all(&sql, &args![program_id, value]).await?;
+            if let (Some(notify), false) = (bump, rows.is_empty()) {
+                bump_cards(tx, &rows, notify).await?;
+            }
+            rows
+        }
+    };
     let cards = rows
         .iter()
         .map(|r| CardVersion {
@@ -949,10 +984,13 @@ async fn holder_cards(
         })
         .collect();
     let mut deliveries = 0;
-    if let Some(notify) = bump {
-        if !rows.is_empty() {
-            bump_cards(tx, &rows, notify).await?;
-            let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    if bump.is_some() {
+        let ids: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.deliverable)
+            .map(|r| r.id.as_str())
+            .collect();
+        if !ids.is_empty() {
             deliveries = enqueue(tx, &ids, now).await?;
         }
     }
