@@ -197,7 +197,19 @@ fn usable(card: &Card, field: &str) -> ApiResult<()> {
 async fn resolve_people(
     store: &Store,
     o: &NewOrder,
-) -> ApiResult<(Account, Option<Member>, Option<Card>)> {
+) -> ApiResult<(AccountId, Option<Member>, Option<Card>)> {
+    // The common ERP case names both ids: the member proves its account exists. Anything
+    // else (unknown ids, a member of another account) goes through the checks below, which
+    // name the error in the order the rules fix.
+    if let (Some(a), Some(m), None) = (&o.account_id, &o.member_id, &o.card_code) {
+        if let (Some(account_id), Some(member_id)) = (AccountId::parse(a), MemberId::parse(m)) {
+            match store.get_member(&member_id).await {
+                Ok(m) if m.account_id == account_id => return Ok((account_id, Some(m), None)),
+                Ok(_) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
     let account = match (&o.account_id, &o.account_external_id) {
         (Some(id), _) => {
             let id = AccountId::parse(id).ok_or_else(|| not_found("account", "account_id"))?;
@@ -255,7 +267,7 @@ async fn resolve_people(
             ));
         }
     }
-    Ok((account, member.map(|(m, _)| m), card))
+    Ok((account.id, member.map(|(m, _)| m), card))
 }
 
 fn account_required() -> ApiResult<Account> {
@@ -357,7 +369,7 @@ pub async fn book_order(store: &Store, o: NewOrder, default_source: &str) -> Api
         account_required()?;
     }
     // Look-ups.
-    let (account, member, card) = resolve_people(store, &o).await?;
+    let (account_id, member, card) = resolve_people(store, &o).await?;
     let mut programs = order_programs(store, &o, currency).await?;
     if let (Some(card), None) = (&card, &o.program_id) {
         // A scanned card's redemption belongs to the card's program.
@@ -394,14 +406,14 @@ pub async fn book_order(store: &Store, o: NewOrder, default_source: &str) -> Api
                 ),
             ));
         }
-        let holder = Holder::of(&p, &account.id, member.as_ref().map(|m| &m.id));
+        let holder = Holder::of(&p, &account_id, member.as_ref().map(|m| &m.id));
         targets.push(Target { program: p, holder });
     }
     let record = OrderRecord {
         id: crate::domain::ids::OrderId::generate().to_string(),
         source: source.clone(),
         external_id: o.external_id.clone(),
-        account_id: account.id.to_string(),
+        account_id: account_id.to_string(),
         member_id: member.as_ref().map(|m| m.id.to_string()),
         card_id: card.as_ref().map(|c| c.id.to_string()),
         program_id: o.program_id.clone(),
