@@ -64,6 +64,8 @@ pub struct Gauges {
     pub outbox: crate::store::OutboxStats,
     /// Registrations by wallet scheme (`ApplePass`, `AndroidPass`, …).
     pub registrations: Vec<(String, i64)>,
+    /// Devices whose push token APNs called bad (kept, flagged).
+    pub flagged_devices: i64,
 }
 
 impl Metrics {
@@ -109,6 +111,12 @@ impl Metrics {
             "walletcards_outbox_oldest_due_age_seconds",
             "How long the oldest due delivery has waited.",
             o.oldest_due_age_seconds,
+        );
+        gauge(
+            &mut out,
+            "walletcards_devices_flagged",
+            "Devices whose push token APNs answered BadDeviceToken (check APNs environment and credentials).",
+            gauges.flagged_devices as f64,
         );
         let _ = writeln!(
             out,

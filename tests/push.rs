@@ -39,6 +39,11 @@ fn requests_to(fake: &ApnsFake, token: &str) -> usize {
         .count()
 }
 
+async fn metrics(app: &TestApp) -> String {
+    let r = app.client.get(format!("{}/metrics", app.base)).send().await;
+    r.expect("metrics").text().await.expect("text")
+}
+
 async fn pending(app: &TestApp) -> usize {
     let rows: Vec<(i64,)> = app
         .fetch("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
@@ -97,15 +102,7 @@ async fn a_device_follows_an_order_from_push_to_pass(engine: Engine) {
         1,
         "nothing more for the device that left"
     );
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics(&app).await;
     assert!(
         metrics.contains(
             "walletcards_deliveries_total{channel=\"apple\",outcome=\"delivered\",reason=\"\"} 1"
@@ -165,6 +162,17 @@ async fn bad_device_token_keeps_the_registration_as_a_dead_letter(engine: Engine
     })
     .await;
     assert!(list(&app, &pass, &device, None).await.is_some(), "kept");
+    let flagged: Vec<(Option<String>,)> = app.fetch("SELECT push_error FROM devices").await;
+    assert_eq!(
+        flagged,
+        [(Some("BadDeviceToken".to_owned()),)],
+        "and flagged"
+    );
+    let metrics = metrics(&app).await;
+    assert!(
+        metrics.contains("walletcards_devices_flagged 1"),
+        "{metrics}"
+    );
     let dead = app.get_ok("/outbox/dead").await;
     let delivery = dead["items"][0]["id"].as_i64().expect("id");
     app.post_ok(

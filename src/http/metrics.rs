@@ -20,6 +20,7 @@ async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, Api
     let gauges = Gauges {
         outbox: state.store.outbox_stats(now()).await?,
         registrations: state.store.registration_counts().await?,
+        flagged_devices: state.store.count_flagged_devices().await?,
     };
     Ok((
         [(

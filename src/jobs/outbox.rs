@@ -255,6 +255,9 @@ async fn end_of(
         }
         PushResult::BadDeviceToken => {
             metrics.delivery("apple", "dead", "BadDeviceToken");
+            store
+                .flag_push_token(token, "BadDeviceToken", now())
+                .await?;
             tracing::error!(
                 "APNs answered BadDeviceToken: check the APNs environment and credentials \
                  (a misconfiguration returns it for every token); the registration is kept"

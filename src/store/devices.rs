@@ -87,7 +87,7 @@ impl Store {
         let upsert = "INSERT INTO devices (id, push_token, scheme, created_at, updated_at) \
                       VALUES ($1, $2, $3, $4, $4) ON CONFLICT (id) DO UPDATE SET \
                       push_token = excluded.push_token, scheme = excluded.scheme, \
-                      updated_at = excluded.updated_at";
+                      updated_at = excluded.updated_at, push_error = NULL, push_error_at = NULL";
         let insert = "INSERT INTO registrations (device_id, card_id, created_at, updated_at) \
                       VALUES ($1, $2, $3, $3) ON CONFLICT (device_id, card_id) DO NOTHING";
         let touch =

@@ -156,6 +156,26 @@ impl Store {
         Ok(())
     }
 
+    /// Flags the devices holding a push token APNs refused (`BadDeviceToken`), keeping them.
+    pub async fn flag_push_token(
+        &self,
+        push_token: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let sql = "UPDATE devices SET push_error = $2, push_error_at = $3 WHERE push_token = $1";
+        let mut tx = self.begin().await?;
+        let n = tx.execute(sql, &args![push_token, error, now]).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Devices flagged by [`Store::flag_push_token`], for `/metrics`.
+    pub async fn count_flagged_devices(&self) -> StoreResult<i64> {
+        let sql = "SELECT COUNT(*) FROM devices WHERE push_error IS NOT NULL";
+        Ok(read!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await)?)
+    }
+
     /// When the earliest pending row of `kind` becomes due (or its lease runs out).
     pub async fn next_delivery_at(&self, kind: &str) -> StoreResult<Option<DateTime<Utc>>> {
         let sql = "SELECT MIN(CASE WHEN locked_until IS NOT NULL AND locked_until > due_at \
