@@ -248,11 +248,14 @@ async fn a_gone_token_comes_back_unregistered_and_a_bad_one_as_bad_device_token(
     fake.answer_token(&device_token(5), Reply::error(410, "Unregistered"));
     fake.answer_token(&device_token(6), Reply::error(400, "BadDeviceToken"));
     let gone = client.push(&device_token(5), TOPIC).await;
-    assert_eq!(
-        gone.outcome,
-        PushOutcome::Unregistered {
-            reason: Reason::Unregistered
-        }
+    let PushOutcome::Unregistered { reason, since } = gone.outcome else {
+        panic!("410 is Unregistered: {:?}", gone.outcome);
+    };
+    assert_eq!(reason, Reason::Unregistered);
+    let since = since.expect("the 410's timestamp");
+    assert!(
+        (chrono::Utc::now() - since).num_seconds().abs() < 60,
+        "{since}"
     );
     let bad = client.push(&device_token(6), TOPIC).await;
     assert_eq!(bad.outcome, PushOutcome::BadDeviceToken);

@@ -71,7 +71,7 @@ impl Pusher for Apns {
         let report = self.client.push(push_token, &self.topic).await;
         match report.outcome {
             PushOutcome::Delivered { .. } => PushResult::Delivered,
-            PushOutcome::Unregistered { .. } => PushResult::Unregistered { since: None },
+            PushOutcome::Unregistered { since, .. } => PushResult::Unregistered { since },
             // A stored token that cannot be put in a request never becomes deliverable.
             PushOutcome::NotSent(InvalidPush::DeviceToken) => {
                 PushResult::Unregistered { since: None }

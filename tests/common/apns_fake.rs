@@ -516,7 +516,10 @@ fn answer(reply: &Reply) -> Answer {
     }
     let body = match &reply.reason {
         Some(reason) => {
-            let millis = unix_now() * 1000;
+            let millis = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .expect("clock after 1970")
+                .as_millis();
             serde_json::json!({"reason": reason, "timestamp": millis}).to_string()
         }
         None => String::new(),

@@ -116,7 +116,12 @@ pub enum PushOutcome {
     Delivered { apns_id: Option<String> },
     /// 410 `Unregistered`/`ExpiredToken`: the token is dead for this topic; delete that
     /// registration.
-    Unregistered { reason: Reason },
+    Unregistered {
+        reason: Reason,
+        /// When APNs last knew the token valid (the 410 body's `timestamp`): a device that
+        /// registered again after it keeps its registrations.
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// 400 `BadDeviceToken`: keep the registration, flag it and alert — one misconfiguration
     /// (wrong topic or environment) returns it for every token.
     BadDeviceToken,
@@ -166,6 +171,8 @@ impl PushOutcome {
 #[derive(Deserialize)]
 struct ErrorBody {
     reason: Option<String>,
+    /// With 410: when the token stopped being valid for the topic, in ms since the epoch.
+    timestamp: Option<i64>,
 }
 
 /// Classifies an APNs answer. A 403 `ExpiredProviderToken` comes out as `Retry`; the client
@@ -178,10 +185,12 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> PushOut
             .map(str::to_owned);
         return PushOutcome::Delivered { apns_id };
     }
-    let reason = serde_json::from_slice::<ErrorBody>(body)
-        .ok()
-        .and_then(|b| b.reason)
-        .map(|r| Reason::parse(&r));
+    let body = serde_json::from_slice::<ErrorBody>(body).ok();
+    let since = body
+        .as_ref()
+        .and_then(|b| b.timestamp)
+        .and_then(chrono::DateTime::from_timestamp_millis);
+    let reason = body.and_then(|b| b.reason).map(|r| Reason::parse(&r));
     let retry = |reason| PushOutcome::Retry {
         status: Some(status.as_u16()),
         reason,
@@ -191,6 +200,7 @@ pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> PushOut
     match (status.as_u16(), reason) {
         (410, reason) => PushOutcome::Unregistered {
             reason: reason.unwrap_or(Reason::Unregistered),
+            since,
         },
         (400, Some(Reason::BadDeviceToken)) => PushOutcome::BadDeviceToken,
         (403, Some(Reason::ExpiredProviderToken)) => retry(Some(Reason::ExpiredProviderToken)),
@@ -246,7 +256,19 @@ mod tests {
         assert_eq!(
             answer(410, "ExpiredToken"),
             PushOutcome::Unregistered {
-                reason: Reason::ExpiredToken
+                reason: Reason::ExpiredToken,
+                since: chrono::DateTime::from_timestamp_millis(1_700_000_000_000),
+            }
+        );
+        assert_eq!(
+            classify(
+                StatusCode::GONE,
+                &HeaderMap::new(),
+                br#"{"reason":"Unregistered","timestamp":1763942400000}"#
+            ),
+            PushOutcome::Unregistered {
+                reason: Reason::Unregistered,
+                since: chrono::DateTime::from_timestamp_millis(1_763_942_400_000),
             }
         );
         assert_eq!(answer(400, "BadDeviceToken"), PushOutcome::BadDeviceToken);
