@@ -243,6 +243,22 @@ async fn an_order_is_idempotent_by_its_external_id(engine: Engine) {
     assert_eq!(statuses, [StatusCode::OK, StatusCode::CREATED]);
     let shown = card(&app, &c.cards[0]).await;
     assert_eq!(shown["balance"]["cashback_minor"], 6_000);
+    // A replay still answers as the first time after the program ended, though a new order
+    // would now be refused.
+    let program = c.cards[0]["program_id"].as_str().expect("program id");
+    let ended = app
+        .patch(&format!("/programs/{program}"), &json!({"status": "ended"}))
+        .await;
+    assert_eq!(ended.status(), StatusCode::OK);
+    let again = app.post_ok("/orders", &body, StatusCode::OK).await;
+    assert_eq!(again, first);
+    let late = order(&c, "I-3", 100_000);
+    let err = common::assert_status(
+        app.post("/orders", &late).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(err["error"]["code"], "no_active_program", "{err}");
 }
 
 async fn bad_orders_get_a_clear_error_and_change_nothing(engine: Engine) {
