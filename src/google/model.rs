@@ -266,35 +266,21 @@ pub struct LoyaltyObject {
     pub id: ResourceId,
     pub class_id: ResourceId,
     pub state: ObjectState,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loyalty_points: Option<LoyaltyPoints>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secondary_loyalty_points: Option<LoyaltyPoints>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub barcode: Option<Barcode>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hero_image: Option<Image>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub text_modules_data: Vec<TextModule>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub links_module_data: Option<LinksModule>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub messages: Vec<Message>,
+    /// What the card shows.
+    #[serde(flatten)]
+    pub fields: ObjectFields,
     /// Fields not modelled here (and server-set ones such as `kind`, `hasUsers`).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
-/// The fields a PATCH changes; unset ones stay as they are, lists are replaced whole.
+/// An object's content, shared by insert and PATCH; unset fields are left out (and so left
+/// as they are by a PATCH). Lists are replaced whole.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LoyaltyObjectPatch {
+pub struct ObjectFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<ObjectState>,
+    pub account_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -309,8 +295,20 @@ pub struct LoyaltyObjectPatch {
     pub text_modules_data: Option<Vec<TextModule>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub links_module_data: Option<LinksModule>,
+    /// At most 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<Message>>,
+}
+
+/// A PATCH of an object: the state and the fields to change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoyaltyObjectPatch {
+    /// `INACTIVE` or `EXPIRED` revokes the card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<ObjectState>,
+    #[serde(flatten)]
+    pub fields: ObjectFields,
     /// `NOTIFY_ON_UPDATE` asks Google to notify the holder (counts against 3 per 24 h).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_preference: Option<NotifyPreference>,
@@ -355,6 +353,18 @@ mod tests {
         let json = serde_json::json!({"id": "1.o", "classId": "1.c", "state": "ACTIVE",
             "kind": "walletobjects#loyaltyObject", "hasUsers": false});
         let object: LoyaltyObject = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&object).unwrap(), json);
+        let json = serde_json::json!({"id": "1.o", "classId": "1.c", "state": "ACTIVE",
+            "accountName": "Jane", "loyaltyPoints": {"balance": {"string": "7/10"}},
+            "kind": "walletobjects#loyaltyObject"});
+        let object: LoyaltyObject = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(object.fields.account_name.as_deref(), Some("Jane"));
+        assert!(
+            !object.extra.contains_key("accountName"),
+            "{:?}",
+            object.extra
+        );
+        assert_eq!(object.extra.len(), 1);
         assert_eq!(serde_json::to_value(&object).unwrap(), json);
     }
 }
