@@ -481,6 +481,38 @@ async fn a_save_link_is_skinny_signed_by_the_service_account_and_short() {
     assert!(verify_jwt(&tampered, &s.account.public_key_pem).is_none());
     let other = TestServiceAccount::generate();
     assert!(verify_jwt(jwt, &other.public_key_pem).is_none());
+    assert!(openssl_cli_verifies(jwt, &s.account.public_key_pem));
+}
+
+/// The `openssl dgst -verify` check of the spec (§4.3), outside this process.
+fn openssl_cli_verifies(jwt: &str, public_key_pem: &[u8]) -> bool {
+    let dir = tempfile::tempdir().expect("dir");
+    let (signed, signature) = jwt.rsplit_once('.').expect("JWT");
+    let files = [
+        ("signed.txt", signed.as_bytes().to_vec()),
+        (
+            "sig.bin",
+            URL_SAFE_NO_PAD.decode(signature).expect("base64url"),
+        ),
+        ("pub.pem", public_key_pem.to_vec()),
+    ];
+    for (name, contents) in files {
+        std::fs::write(dir.path().join(name), contents).expect("write");
+    }
+    let output = std::process::Command::new("openssl")
+        .current_dir(dir.path())
+        .args([
+            "dgst",
+            "-sha256",
+            "-verify",
+            "pub.pem",
+            "-signature",
+            "sig.bin",
+        ])
+        .arg("signed.txt")
+        .output()
+        .expect("openssl");
+    output.status.success() && String::from_utf8_lossy(&output.stdout).contains("Verified OK")
 }
 
 #[tokio::test]

@@ -14,4 +14,4 @@ pub use auth::{AuthError, ServiceAccount, TokenSource, WALLET_SCOPE};
 pub use model::{InvalidId, ResourceId};
 pub use response::{ApiError, Outcome, classify};
 pub use save_link::{SaveLinkError, save_link};
-pub use wallet::WalletClient;
+pub use wallet::{WalletApi, WalletClient, WalletConfig, WalletError};

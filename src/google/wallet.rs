@@ -52,6 +52,66 @@ pub enum WalletError {
     Http(#[source] reqwest::Error),
 }
 
+/// What the dispatcher needs of the Wallet API, so its policy (re-insert on 404, silent
+/// retry on `quotaExceeded`, back-off, dead letters) can be unit-tested with a scripted
+/// stand-in instead of a server.
+pub trait WalletApi: Send + Sync {
+    /// See [`WalletClient::upsert_class`].
+    fn upsert_class(
+        &self,
+        class: &LoyaltyClass,
+    ) -> impl Future<Output = Outcome<LoyaltyClass>> + Send;
+    /// See [`WalletClient::insert_object`].
+    fn insert_object(
+        &self,
+        object: &LoyaltyObject,
+    ) -> impl Future<Output = Outcome<LoyaltyObject>> + Send;
+    /// See [`WalletClient::patch_object`].
+    fn patch_object(
+        &self,
+        id: &ResourceId,
+        patch: &LoyaltyObjectPatch,
+    ) -> impl Future<Output = Outcome<LoyaltyObject>> + Send;
+    /// See [`WalletClient::add_message`].
+    fn add_message(
+        &self,
+        id: &ResourceId,
+        message: &Message,
+    ) -> impl Future<Output = Outcome<LoyaltyObject>> + Send;
+}
+
+impl WalletApi for WalletClient {
+    fn upsert_class(
+        &self,
+        class: &LoyaltyClass,
+    ) -> impl Future<Output = Outcome<LoyaltyClass>> + Send {
+        WalletClient::upsert_class(self, class)
+    }
+
+    fn insert_object(
+        &self,
+        object: &LoyaltyObject,
+    ) -> impl Future<Output = Outcome<LoyaltyObject>> + Send {
+        WalletClient::insert_object(self, object)
+    }
+
+    fn patch_object(
+        &self,
+        id: &ResourceId,
+        patch: &LoyaltyObjectPatch,
+    ) -> impl Future<Output = Outcome<LoyaltyObject>> + Send {
+        WalletClient::patch_object(self, id, patch)
+    }
+
+    fn add_message(
+        &self,
+        id: &ResourceId,
+        message: &Message,
+    ) -> impl Future<Output = Outcome<LoyaltyObject>> + Send {
+        WalletClient::add_message(self, id, message)
+    }
+}
+
 /// A Wallet API client for one issuer and service account.
 #[derive(Clone)]
 pub struct WalletClient {
