@@ -203,6 +203,18 @@ async fn a_refused_token_is_renewed_once_and_the_call_sent_again() {
 }
 
 #[tokio::test]
+async fn a_key_the_token_endpoint_refuses_is_rejected_not_retried() {
+    let s = setup().await;
+    let impostor = TestServiceAccount::generate();
+    let client = client_for(&s.fake, &impostor, ISSUER);
+    let outcome = client.get_class(&id("acme")).await;
+    assert_eq!(reason(&outcome), Some((400, Some("tokenRefused".into()))));
+    assert_eq!(s.fake.token_requests(), 1);
+    let path = format!("/walletobjects/v1/loyaltyClass/{ISSUER}.acme");
+    assert_eq!(s.fake.requests("GET", &path), 0, "no call without a token");
+}
+
+#[tokio::test]
 async fn a_class_is_inserted_then_updated_under_review_on_conflict() {
     let s = setup().await;
     let first = s.client.upsert_class(&class("acme", "ACME Rewards")).await;

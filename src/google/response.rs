@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 /// A refusal from the API: the HTTP status and what the error JSON said, if it was JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    /// The HTTP status.
+    /// The HTTP status; 0 when the call was not sent (no token could be had for it).
     pub status: u16,
     /// `error.code` (normally equal to `status`).
     pub code: Option<u16>,
