@@ -14,6 +14,7 @@ use openssl::pkey::PKey;
 use openssl::sign::Verifier;
 use serde_json::{Value, json};
 use walletcards::config::{GOOGLE_API_URL, GOOGLE_TOKEN_URL, GoogleSettings};
+use walletcards::domain::money::{Currency, Money as DomainMoney};
 use walletcards::google::model::{
     Balance, Barcode, Image, ImageUri, LoyaltyClass, LoyaltyObject, LoyaltyObjectPatch,
     LoyaltyPoints, Message, MessageType, Money, NotifyPreference, ObjectFields, ObjectState,
@@ -89,6 +90,7 @@ fn class(suffix: &str, program_name: &str) -> LoyaltyClass {
 }
 
 fn object(suffix: &str, class_suffix: &str) -> LoyaltyObject {
+    let eur = Currency::parse("EUR").expect("EUR");
     LoyaltyObject {
         id: id(suffix),
         class_id: id(class_suffix),
@@ -99,7 +101,7 @@ fn object(suffix: &str, class_suffix: &str) -> LoyaltyObject {
             loyalty_points: Some(points("Points", Balance::Int(800))),
             secondary_loyalty_points: Some(points(
                 "Cashback",
-                Balance::Money(Money::from_minor(12_550, "EUR")),
+                Balance::Money(Money::from(DomainMoney::new(12_550, eur))),
             )),
             barcode: Some(Barcode {
                 kind: "QR_CODE".into(),

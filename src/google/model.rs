@@ -195,12 +195,13 @@ pub struct Money {
     pub currency_code: String,
 }
 
-impl Money {
-    /// From minor units (cents) of a two-decimal currency.
-    pub fn from_minor(minor: i64, currency_code: &str) -> Self {
+impl From<crate::domain::money::Money> for Money {
+    /// Minor units scaled by the currency's exponent (2 for EUR, 0 for JPY, 3 for KWD).
+    fn from(money: crate::domain::money::Money) -> Self {
+        let exponent = u32::from(money.currency.exponent()).min(6);
         Self {
-            micros: (i128::from(minor) * 10_000).to_string(),
-            currency_code: currency_code.to_owned(),
+            micros: (i128::from(money.minor) * 10i128.pow(6 - exponent)).to_string(),
+            currency_code: money.currency.code().to_owned(),
         }
     }
 }
@@ -333,11 +334,28 @@ mod tests {
         assert_eq!(ResourceId::new("12", "x").unwrap().issuer_id(), "12");
     }
 
+    fn eur(minor: i64) -> Money {
+        let currency = crate::domain::money::Currency::parse("EUR").unwrap();
+        crate::domain::money::Money::new(minor, currency).into()
+    }
+
+    #[test]
+    fn money_is_micros_by_the_currency_exponent() {
+        use crate::domain::money::{Currency, Money as Domain};
+        let jpy = Money::from(Domain::new(1_500, Currency::parse("JPY").unwrap()));
+        assert_eq!(jpy.micros, "1500000000");
+        let kwd = Money::from(Domain::new(-1_500, Currency::parse("KWD").unwrap()));
+        assert_eq!(
+            (kwd.micros.as_str(), kwd.currency_code.as_str()),
+            ("-1500000", "KWD")
+        );
+    }
+
     #[test]
     fn balances_and_money_have_the_wire_shape() {
         let points = LoyaltyPoints {
             label: Some("Cashback".into()),
-            balance: Balance::Money(Money::from_minor(12_550, "EUR")),
+            balance: Balance::Money(eur(12_550)),
         };
         assert_eq!(
             serde_json::to_value(&points).unwrap(),
