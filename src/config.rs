@@ -13,6 +13,12 @@ use serde::{Deserialize, Serialize};
 /// The production APNs endpoint; Wallet passes always use production, even on test devices.
 pub const APNS_PRODUCTION_URL: &str = "https://api.push.apple.com";
 
+/// The Google Wallet REST API base (objects and classes live under it).
+pub const GOOGLE_API_URL: &str = "https://walletobjects.googleapis.com/walletobjects/v1";
+
+/// Google's OAuth2 token endpoint for service-account assertions.
+pub const GOOGLE_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -58,6 +64,89 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub apple: AppleSettings,
     pub outbox: OutboxSettings,
+    pub google: GoogleSettings,
+}
+
+/// Google Wallet (`WALLETCARDS_GOOGLE__*`). Without an issuer id and a service account the
+/// Google side is off: [`GoogleSettings::credentials`] returns `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleSettings {
+    /// The issuer id from the Google Pay & Wallet Console (digits).
+    #[serde(default, deserialize_with = "digits_or_text")]
+    pub issuer_id: Option<String>,
+    /// The service-account key file (JSON, as downloaded from the Cloud console).
+    pub service_account: Option<PathBuf>,
+    /// The Wallet REST API base, up to and including `/walletobjects/v1`.
+    pub api_url: String,
+    /// The OAuth2 token endpoint; overrides the key file's `token_uri`.
+    pub token_url: String,
+    /// Origins allowed to show the save button (`origins` claim of save links). From the
+    /// environment as a comma-separated list.
+    #[serde(deserialize_with = "comma_separated")]
+    pub origins: Vec<String>,
+    /// Where the root keys for save/delete callbacks are fetched from.
+    pub callback_keys_url: Option<String>,
+    /// A file holding the root keys for save/delete callbacks (instead of the URL).
+    pub callback_keys_file: Option<PathBuf>,
+}
+
+/// The two settings that switch the Google side on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GoogleCredentials<'a> {
+    pub issuer_id: &'a str,
+    pub service_account: &'a Path,
+}
+
+impl GoogleSettings {
+    /// The issuer id and service-account path, or `None` when Google Wallet is off.
+    pub fn credentials(&self) -> Option<GoogleCredentials<'_>> {
+        Some(GoogleCredentials {
+            issuer_id: self.issuer_id.as_deref()?,
+            service_account: self.service_account.as_deref()?,
+        })
+    }
+}
+
+/// An id that the environment layer may have read as a number (figment parses `123` as one).
+fn digits_or_text<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Number(u64),
+    }
+    Ok(
+        Option::<TextOrNumber>::deserialize(deserializer)?.map(|value| match value {
+            TextOrNumber::Text(text) => text,
+            TextOrNumber::Number(number) => number.to_string(),
+        }),
+    )
+}
+
+/// A list given either as a list (TOML) or as one comma-separated string (environment).
+fn comma_separated<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items = match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(text) => text.split(',').map(str::to_owned).collect(),
+        OneOrMany::Many(items) => items,
+    };
+    Ok(items
+        .into_iter()
+        .map(|item| item.trim().to_owned())
+        .filter(|item| !item.is_empty())
+        .collect())
 }
 
 /// How the dispatchers deliver card changes (`WALLETCARDS_OUTBOX__*`).
@@ -114,6 +203,14 @@ struct Defaults {
     max_body_bytes: usize,
     apple: AppleDefaults,
     outbox: OutboxSettings,
+    google: GoogleDefaults,
+}
+
+#[derive(Serialize)]
+struct GoogleDefaults {
+    api_url: &'static str,
+    token_url: &'static str,
+    origins: [&'static str; 0],
 }
 
 #[derive(Serialize)]
@@ -144,6 +241,11 @@ const DEFAULTS: Defaults = Defaults {
         concurrency: 256,
         batch: 500,
         poll_ms: 10_000,
+    },
+    google: GoogleDefaults {
+        api_url: GOOGLE_API_URL,
+        token_url: GOOGLE_TOKEN_URL,
+        origins: [],
     },
 };
 
@@ -228,7 +330,42 @@ impl Settings {
                 "must be at least 1000: a lease shorter than a push lets two dispatchers send it",
             ));
         }
-        self.validate_apple()
+        self.validate_apple()?;
+        self.validate_google()
+    }
+
+    fn validate_google(&self) -> Result<(), ConfigError> {
+        let g = &self.google;
+        check_http_url("WALLETCARDS_GOOGLE__API_URL", &g.api_url)?;
+        check_http_url("WALLETCARDS_GOOGLE__TOKEN_URL", &g.token_url)?;
+        if let Some(url) = &g.callback_keys_url {
+            check_http_url("WALLETCARDS_GOOGLE__CALLBACK_KEYS_URL", url)?;
+        }
+        if g.callback_keys_url.is_some() && g.callback_keys_file.is_some() {
+            return Err(invalid(
+                "WALLETCARDS_GOOGLE__CALLBACK_KEYS_FILE",
+                "set either CALLBACK_KEYS_URL or CALLBACK_KEYS_FILE, not both",
+            ));
+        }
+        if let Some(id) = &g.issuer_id {
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(
+                    "WALLETCARDS_GOOGLE__ISSUER_ID",
+                    "must be the issuer id from the Google Pay & Wallet Console (digits only)",
+                ));
+            }
+        }
+        match (&g.issuer_id, &g.service_account) {
+            (Some(_), None) => Err(invalid(
+                "WALLETCARDS_GOOGLE__SERVICE_ACCOUNT",
+                "ISSUER_ID is set, so the service-account key file is needed too",
+            )),
+            (None, Some(_)) => Err(invalid(
+                "WALLETCARDS_GOOGLE__ISSUER_ID",
+                "SERVICE_ACCOUNT is set, so the issuer id is needed too",
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn validate_apple(&self) -> Result<(), ConfigError> {
@@ -378,6 +515,63 @@ mod tests {
             let e = Settings::load(None).expect_err("must fail").to_string();
             assert!(e.contains("WALLETCARDS_APPLE__SIGNER_KEY"), "{e}");
             jail.set_env("WALLETCARDS_PUBLIC_URL", "ftp://x");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn google_is_off_by_default_and_on_with_issuer_and_service_account() {
+        figment::Jail::expect_with(|jail| {
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.google.credentials(), None);
+            assert_eq!(s.google.api_url, GOOGLE_API_URL);
+            assert_eq!(s.google.token_url, GOOGLE_TOKEN_URL);
+            assert!(s.google.origins.is_empty());
+            jail.set_env("WALLETCARDS_GOOGLE__ISSUER_ID", "3388000000012345678");
+            jail.set_env("WALLETCARDS_GOOGLE__SERVICE_ACCOUNT", "sa.json");
+            jail.set_env(
+                "WALLETCARDS_GOOGLE__ORIGINS",
+                "https://a.example.com, https://b.example.com",
+            );
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            let creds = s.google.credentials().expect("on");
+            assert_eq!(creds.issuer_id, "3388000000012345678");
+            assert_eq!(creds.service_account, Path::new("sa.json"));
+            assert_eq!(
+                s.google.origins,
+                ["https://a.example.com", "https://b.example.com"]
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn google_settings_name_their_variable_when_wrong() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("WALLETCARDS_GOOGLE__ISSUER_ID", "3388000000012345678");
+            let e = Settings::load(None).expect_err("must fail").to_string();
+            assert!(e.contains("WALLETCARDS_GOOGLE__SERVICE_ACCOUNT"), "{e}");
+            jail.set_env("WALLETCARDS_GOOGLE__SERVICE_ACCOUNT", "sa.json");
+            jail.set_env("WALLETCARDS_GOOGLE__ISSUER_ID", "issuer-x");
+            let e = Settings::load(None).expect_err("must fail").to_string();
+            assert!(e.contains("WALLETCARDS_GOOGLE__ISSUER_ID"), "{e}");
+            jail.set_env("WALLETCARDS_GOOGLE__ISSUER_ID", "1");
+            jail.set_env("WALLETCARDS_GOOGLE__TOKEN_URL", "not a url");
+            let e = Settings::load(None).expect_err("must fail").to_string();
+            assert!(e.contains("WALLETCARDS_GOOGLE__TOKEN_URL"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn google_origins_may_be_a_toml_list() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "wc.toml",
+                "[google]\norigins = [\"https://a.example.com\"]\n",
+            )?;
+            let s = Settings::load(Some(Path::new("wc.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.google.origins, ["https://a.example.com"]);
             Ok(())
         });
     }

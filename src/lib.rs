@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod google;
 pub mod http;
 pub mod import;
 pub mod jobs;

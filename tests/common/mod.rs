@@ -6,6 +6,7 @@
 
 pub mod apns_fake;
 pub mod device;
+pub mod google_fake;
 
 use std::path::PathBuf;
 

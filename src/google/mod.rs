@@ -1,0 +1,17 @@
+//! Google Wallet: the service-account OAuth2 flow ([`auth`]), the REST client for loyalty
+//! classes and objects ([`wallet`]) with the classification of its answers ([`response`]),
+//! the resource types ([`model`]) and skinny save links ([`save_link`]). RS256 signing lives
+//! in [`jwt`] alone.
+
+pub mod auth;
+pub mod jwt;
+pub mod model;
+pub mod response;
+pub mod save_link;
+pub mod wallet;
+
+pub use auth::{AuthError, ServiceAccount, TokenSource, WALLET_SCOPE};
+pub use model::{InvalidId, ResourceId};
+pub use response::{ApiError, Outcome, classify};
+pub use save_link::{SaveLinkError, save_link};
+pub use wallet::{WalletApi, WalletClient, WalletConfig, WalletError};
