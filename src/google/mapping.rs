@@ -1,0 +1,232 @@
+//! The card face as a Google loyalty object: the same facts as the Apple pass, placed where
+//! Google shows them (spec google-wallet.md §1.3–1.4).
+//!
+//! - `loyaltyPoints`: the face's primary figure (discount %, cashback money, stamps "7/10").
+//! - `secondaryLoyaltyPoints`: the second figure on the card face — rewards available on
+//!   stamp cards, spend in the window on discount cards (`accountName` shows only in the
+//!   details, so the second figure cannot go there).
+//! - `barcode`: a QR code of the card code, the same one the Apple pass carries.
+//! - `textModulesData`: every other field (tier, next tier, last credit, company, terms, …),
+//!   at most 10, ids without dots.
+//! - `linksModuleData`: the member page, when there is one.
+//! - `state`: a revoked card is `INACTIVE` (Google moves it to "Expired passes").
+
+use super::model::{
+    Balance, Barcode, LinkUri, LinksModule, LoyaltyPoints, ObjectFields, ObjectState, TextModule,
+};
+use crate::domain::codes::CardCode;
+use crate::domain::face::{CardFace, FaceField, FaceValue};
+use crate::domain::i18n::Lang;
+use crate::domain::model::CardStatus;
+
+/// Keys of the field shown as the second figure, in order of preference.
+const SECOND_FIGURE: [&str; 2] = ["rewards", "spend"];
+/// Fields the object carries elsewhere (the barcode and the account name).
+const NOT_A_MODULE: [&str; 2] = ["card_code", "member"];
+/// Google shows at most 10 text modules of an object.
+const MAX_TEXT_MODULES: usize = 10;
+/// A `loyaltyPoints` label longer than this is cut by Google.
+const MAX_LABEL: usize = 9;
+
+/// What the object shows besides the face.
+pub struct ObjectInput<'a> {
+    pub code: &'a CardCode,
+    pub holder_name: &'a str,
+    /// The holder's member page, linked from the pass.
+    pub member_url: Option<&'a str>,
+    pub lang: Lang,
+}
+
+/// The object's content for `face`.
+pub fn object_fields(face: &CardFace, input: &ObjectInput<'_>) -> ObjectFields {
+    let primary = face.primary.first();
+    let second = SECOND_FIGURE
+        .iter()
+        .find_map(|key| face.fields().find(|f| f.key == *key));
+    let used = |f: &FaceField| {
+        primary.is_some_and(|p| p.key == f.key)
+            || second.is_some_and(|s| s.key == f.key)
+            || NOT_A_MODULE.contains(&f.key)
+    };
+    let text_modules: Vec<TextModule> = face
+        .fields()
+        .filter(|f| !used(f))
+        .take(MAX_TEXT_MODULES)
+        .map(|f| TextModule {
+            id: f.key.replace('.', "_"),
+            header: f.label.to_owned(),
+            body: f.value.text(input.lang),
+        })
+        .collect();
+    ObjectFields {
+        account_id: Some(input.code.display()),
+        account_name: Some(input.holder_name.to_owned()),
+        loyalty_points: primary.map(|f| points(f, input.lang)),
+        secondary_loyalty_points: second.map(|f| points(f, input.lang)),
+        barcode: Some(Barcode {
+            kind: "QR_CODE".into(),
+            value: input.code.as_str().to_owned(),
+            alternate_text: Some(input.code.display()),
+        }),
+        hero_image: None,
+        text_modules_data: (!text_modules.is_empty()).then_some(text_modules),
+        links_module_data: input.member_url.map(|uri| LinksModule {
+            uris: vec![LinkUri {
+                uri: uri.to_owned(),
+                description: Some("Your card".into()),
+                id: Some("member_page".into()),
+            }],
+        }),
+        messages: None,
+    }
+}
+
+/// A revoked card's object is `INACTIVE`; suspended cards stay active and say so in a module.
+pub fn object_state(status: CardStatus) -> ObjectState {
+    match status {
+        CardStatus::Revoked => ObjectState::Inactive,
+        CardStatus::Active | CardStatus::Suspended => ObjectState::Active,
+    }
+}
+
+fn points(field: &FaceField, lang: Lang) -> LoyaltyPoints {
+    let balance = match &field.value {
+        FaceValue::Money(m) => Balance::Money((*m).into()),
+        FaceValue::Count(n) => {
+            i32::try_from(*n).map_or_else(|_| Balance::String(n.to_string()), Balance::Int)
+        }
+        // Exact text (Google recommends ≤ 7 characters): "7.5 %", "7/10".
+        FaceValue::Stamps { on_card, required } => Balance::String(format!("{on_card}/{required}")),
+        other => Balance::String(other.text(lang)),
+    };
+    LoyaltyPoints {
+        label: Some(field.label.chars().take(MAX_LABEL).collect()),
+        balance,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::balance::{Balance as Shown, CashbackBalance, StampBalance};
+    use crate::domain::face::{FaceInput, card_face};
+    use crate::domain::ids::ProgramId;
+    use crate::domain::model::{BalanceScope, Branding, Program, ProgramStatus};
+    use crate::domain::money::Currency;
+    use crate::domain::rules::{Kind, Rules};
+
+    fn program(kind: Kind, rules: serde_json::Value) -> Program {
+        Program {
+            id: ProgramId::from_db("prg_test".into()),
+            name: "Partner".into(),
+            rules: Rules::parse(kind, &rules).expect("rules"),
+            currency: Currency::parse("EUR").expect("EUR"),
+            time_zone: chrono_tz::Europe::Berlin,
+            balance_scope: BalanceScope::Account,
+            design: "default".into(),
+            branding: Branding::default(),
+            status: ProgramStatus::Active,
+            created_at: Utc.timestamp_opt(0, 0).unwrap(),
+            updated_at: Utc.timestamp_opt(0, 0).unwrap(),
+        }
+    }
+
+    fn fields(program: &Program, balance: &Shown, status: CardStatus) -> serde_json::Value {
+        let code = CardCode::parse("ABCD-EFGH-JKMN").expect("a code");
+        let face = card_face(&FaceInput {
+            program,
+            holder_name: "Anna Petrova",
+            company_name: "Acme GmbH",
+            code: &code,
+            status,
+            balance,
+            notify: None,
+        });
+        let input = ObjectInput {
+            code: &code,
+            holder_name: "Anna Petrova",
+            member_url: Some("https://cards.example/m/abc"),
+            lang: Lang::En,
+        };
+        serde_json::to_value(object_fields(&face, &input)).expect("JSON")
+    }
+
+    #[test]
+    fn a_cashback_card_shows_its_balance_as_money_and_the_rest_as_modules() {
+        let p = program(
+            Kind::Cashback,
+            json!({"percent_bps": 300, "min_order_minor": 0}),
+        );
+        let balance = Shown::Cashback(CashbackBalance {
+            cashback_minor: 12_550,
+            last_credit_minor: Some(300),
+            last_credit_at: None,
+            next_expiry_at: None,
+            next_expiry_minor: None,
+        });
+        let v = fields(&p, &balance, CardStatus::Active);
+        assert_eq!(
+            v["loyaltyPoints"],
+            json!({"label": "Cashback", "balance": {"money": {"micros": "125500000", "currencyCode": "EUR"}}})
+        );
+        assert!(v.get("secondaryLoyaltyPoints").is_none());
+        assert_eq!(v["barcode"]["type"], "QR_CODE");
+        assert_eq!(v["accountId"], "ABCD-EFGH-JKMN");
+        assert_eq!(v["accountName"], "Anna Petrova");
+        let modules = v["textModulesData"].as_array().expect("modules");
+        let ids: Vec<&str> = modules.iter().filter_map(|m| m["id"].as_str()).collect();
+        assert!(
+            ids.contains(&"last_credit") && ids.contains(&"company") && ids.contains(&"terms"),
+            "{ids:?}"
+        );
+        assert!(
+            !ids.contains(&"cashback") && !ids.contains(&"card_code") && !ids.contains(&"member")
+        );
+        assert!(ids.iter().all(|id| !id.contains('.')));
+        assert_eq!(
+            v["linksModuleData"]["uris"][0]["uri"],
+            "https://cards.example/m/abc"
+        );
+    }
+
+    #[test]
+    fn a_stamp_card_shows_stamps_and_rewards_as_its_two_figures() {
+        let p = program(
+            Kind::Stamp,
+            json!({"stamps_required": 10, "reward": "Free delivery"}),
+        );
+        let balance = Shown::Stamp(StampBalance {
+            stamps: 7,
+            stamps_required: 10,
+            rewards_available: 1,
+        });
+        let v = fields(&p, &balance, CardStatus::Active);
+        assert_eq!(
+            v["loyaltyPoints"],
+            json!({"label": "Stamps", "balance": {"string": "7/10"}})
+        );
+        assert_eq!(
+            v["secondaryLoyaltyPoints"],
+            json!({"label": "Rewards", "balance": {"int": 1}})
+        );
+    }
+
+    #[test]
+    fn a_revoked_card_is_inactive_and_a_suspended_one_says_so() {
+        assert_eq!(object_state(CardStatus::Revoked), ObjectState::Inactive);
+        assert_eq!(object_state(CardStatus::Suspended), ObjectState::Active);
+        let p = program(Kind::Discount, json!({"percent_bps": 500}));
+        let balance = Shown::Discount(crate::domain::balance::DiscountBalance {
+            spend_minor: 0,
+            percent_bps: crate::domain::money::Bps(500),
+        });
+        let v = fields(&p, &balance, CardStatus::Suspended);
+        let status = v["textModulesData"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["id"] == "status").cloned());
+        assert_eq!(status.map(|m| m["body"].clone()), Some(json!("Suspended")));
+    }
+}
