@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 on_both_engines!(
+    design_images_are_served_at_content_hashed_urls,
     programs_of_every_kind_are_created_and_read_back,
     rules_that_break_the_loyalty_rules_are_rejected_naming_the_field,
     requests_without_a_valid_api_key_are_refused,
@@ -441,6 +442,44 @@ async fn companies_and_decision_makers_are_validated_and_unique_where_it_matters
         app.get("/accounts/acc_nope/members").await.status(),
         StatusCode::NOT_FOUND
     );
+}
+
+async fn design_images_are_served_at_content_hashed_urls(engine: Engine) {
+    use sha1::{Digest, Sha1};
+    let app = spawn_app(engine).await;
+    let logo = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/pass_templates/default/logo@2x.png"
+    ))
+    .expect("the default logo");
+    let hash = hex::encode(Sha1::digest(&logo));
+    let r = app
+        .client
+        .get(format!("{}/images/{hash}.png", app.base))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .is_ok_and(|v| v.contains("immutable"))
+    );
+    assert_eq!(r.bytes().await.expect("body").as_ref(), logo.as_slice());
+    for missing in [
+        "0000000000000000000000000000000000000000.png".to_owned(),
+        format!("{hash}.jpg"),
+        "..%2Fpass.json".to_owned(),
+    ] {
+        let r = app
+            .client
+            .get(format!("{}/images/{missing}", app.base))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{missing}");
+    }
 }
 
 async fn health_readiness_and_the_openapi_document_are_served(engine: Engine) {

@@ -99,6 +99,12 @@ impl Designs {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_name.keys().map(String::as_str)
     }
+
+    /// The PNG whose SHA-1 (lowercase hex) is `hash`, from any design: what the content-hashed
+    /// image URLs serve.
+    pub fn image(&self, hash: &str) -> Option<Vec<u8>> {
+        self.by_name.values().find_map(|d| d.image(hash))
+    }
 }
 
 impl Design {
@@ -139,6 +145,29 @@ impl Design {
             images_zip,
             images_zip_len,
         })
+    }
+
+    /// The design's image whose SHA-1 (lowercase hex) is `hash`.
+    pub fn image(&self, hash: &str) -> Option<Vec<u8>> {
+        let (path, _) = self.image_hashes.iter().find(|(_, h)| h == hash)?;
+        self.image_at(path)
+    }
+
+    /// The design's image at `path` in the pass (`logo@2x.png`, …).
+    pub fn image_at(&self, path: &str) -> Option<Vec<u8>> {
+        let mut zip = self.images_zip.clone();
+        let mut file = zip.by_name(path).ok()?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut bytes).ok()?;
+        Some(bytes)
+    }
+
+    /// The SHA-1 of the design's image at `path`, as its public URL names it.
+    pub fn image_hash(&self, path: &str) -> Option<&str> {
+        self.image_hashes
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, h)| h.as_str())
     }
 
     /// The design's translation of `key` in `lang`, if it has one.

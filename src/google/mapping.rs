@@ -12,12 +12,13 @@
 //! - `state`: a revoked card is `INACTIVE` (Google moves it to "Expired passes").
 
 use super::model::{
-    Balance, Barcode, LinkUri, LinksModule, LoyaltyPoints, ObjectFields, ObjectState, TextModule,
+    Balance, Barcode, Image, ImageUri, LinkUri, LinksModule, LoyaltyClass, LoyaltyPoints,
+    ObjectFields, ObjectState, ResourceId, ReviewStatus, TextModule,
 };
 use crate::domain::codes::CardCode;
 use crate::domain::face::{CardFace, FaceField, FaceValue};
 use crate::domain::i18n::Lang;
-use crate::domain::model::CardStatus;
+use crate::domain::model::{CardStatus, Program};
 
 /// Keys of the field shown as the second figure, in order of preference.
 const SECOND_FIGURE: [&str; 2] = ["rewards", "spend"];
@@ -86,6 +87,41 @@ pub fn object_state(status: CardStatus) -> ObjectState {
     match status {
         CardStatus::Revoked => ObjectState::Inactive,
         CardStatus::Active | CardStatus::Suspended => ObjectState::Active,
+    }
+}
+
+/// A program's class: its name, the supplier's name, the logo Google fetches from
+/// `logo_url` (the design's largest logo at its content-hashed URL, see `http::images`) and
+/// the background colour. Google reviews every insert and update of a class.
+pub fn loyalty_class(
+    program: &Program,
+    id: ResourceId,
+    issuer_name: &str,
+    logo_url: &str,
+) -> LoyaltyClass {
+    LoyaltyClass {
+        id,
+        issuer_name: program
+            .branding
+            .organization_name
+            .clone()
+            .unwrap_or_else(|| issuer_name.to_owned()),
+        program_name: program.name.clone(),
+        program_logo: Image {
+            source_uri: ImageUri {
+                uri: logo_url.to_owned(),
+            },
+            content_description: None,
+        },
+        review_status: Some(ReviewStatus::UnderReview),
+        hex_background_color: program.branding.background_color.map(|c| c.hex()),
+        hero_image: None,
+        account_id_label: Some("Card code".into()),
+        account_name_label: Some("Member".into()),
+        rewards_tier_label: None,
+        rewards_tier: None,
+        callback_options: None,
+        extra: serde_json::Map::new(),
     }
 }
 
@@ -212,6 +248,21 @@ mod tests {
             v["secondaryLoyaltyPoints"],
             json!({"label": "Rewards", "balance": {"int": 1}})
         );
+    }
+
+    #[test]
+    fn a_class_names_the_program_and_shows_its_logo_and_colour() {
+        let mut p = program(Kind::Discount, json!({"percent_bps": 500}));
+        p.branding.background_color = crate::domain::model::Color::parse("#16345c");
+        let id = ResourceId::parse("3388000000012345678.prg_test").expect("an id");
+        let logo = "https://cards.example/images/ab.png";
+        let class = loyalty_class(&p, id, "Acme Supply", logo);
+        let v = serde_json::to_value(&class).expect("JSON");
+        assert_eq!(v["programName"], "Partner");
+        assert_eq!(v["issuerName"], "Acme Supply");
+        assert_eq!(v["reviewStatus"], "UNDER_REVIEW");
+        assert_eq!(v["hexBackgroundColor"], "#16345c");
+        assert_eq!(v["programLogo"]["sourceUri"]["uri"], logo);
     }
 
     #[test]

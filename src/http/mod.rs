@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod extract;
 pub mod health;
+pub mod images;
 pub mod metrics;
 pub mod openapi;
 pub mod passkit;
@@ -32,6 +33,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .method_not_allowed_fallback(api_method_not_allowed);
     Router::new()
         .merge(health::router())
+        .merge(images::router())
         .merge(metrics::router())
         .merge(webhook::router())
         .nest("/passes", passkit::router())

@@ -33,7 +33,7 @@ mod tests {
     ];
 
     /// The sources that register routes, with the prefix each router is served under.
-    const ROUTERS: [(&str, &str, &str); 12] = [
+    const ROUTERS: [(&str, &str, &str); 13] = [
         ("api/mod.rs", "/api/v1", include_str!("api/mod.rs")),
         (
             "api/programs.rs",
@@ -57,6 +57,7 @@ mod tests {
         ("openapi.rs", "/api/v1", include_str!("openapi.rs")),
         ("health.rs", "", include_str!("health.rs")),
         ("metrics.rs", "", include_str!("metrics.rs")),
+        ("images.rs", "", include_str!("images.rs")),
         ("api/outbox.rs", "/api/v1", include_str!("api/outbox.rs")),
     ];
 
