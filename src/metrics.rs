@@ -66,6 +66,8 @@ pub struct Gauges {
     pub registrations: Vec<(String, i64)>,
     /// Devices whose push token APNs called bad (kept, flagged).
     pub flagged_devices: i64,
+    /// Google Wallet callbacks by event (`save`, `del`).
+    pub google_events: Vec<(String, i64)>,
 }
 
 impl Metrics {
@@ -118,6 +120,18 @@ impl Metrics {
             "Devices whose push token APNs answered BadDeviceToken (check APNs environment and credentials).",
             gauges.flagged_devices as f64,
         );
+        let _ = writeln!(
+            out,
+            "# HELP walletcards_google_wallet_events Google Wallet save and delete callbacks received.\n\
+             # TYPE walletcards_google_wallet_events gauge"
+        );
+        for (event, n) in &gauges.google_events {
+            let event = event.replace(['\\', '"', '\n'], "_");
+            let _ = writeln!(
+                out,
+                "walletcards_google_wallet_events{{event=\"{event}\"}} {n}"
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP walletcards_registrations Pass registrations of devices, by wallet scheme.\n\

@@ -83,6 +83,7 @@ impl Application {
                 .map(|k| hash_env_key(k.expose_secret())),
             webhook_secret: settings.webhook_secret.clone().map(Arc::new),
             metrics: Arc::default(),
+            google_callbacks: google_callbacks(settings)?.map(Arc::new),
             passes: Arc::new(PassCache::new(PASS_CACHE_BYTES)),
         };
         Ok(Application {
@@ -148,6 +149,27 @@ impl Application {
         self.state.store.close().await;
         Ok(())
     }
+}
+
+/// The verifier of Google Wallet callbacks when an issuer id and root keys are configured.
+fn google_callbacks(
+    settings: &Settings,
+) -> anyhow::Result<Option<crate::google::callback::CallbackVerifier>> {
+    use crate::google::callback::{CallbackVerifier, RootKeySource};
+    let g = &settings.google;
+    let Some(issuer_id) = &g.issuer_id else {
+        return Ok(None);
+    };
+    let roots = match (&g.callback_keys_file, &g.callback_keys_url) {
+        (Some(file), _) => RootKeySource::from_file(file)
+            .map_err(|e| anyhow::anyhow!("WALLETCARDS_GOOGLE__CALLBACK_KEYS_FILE: {e}"))?,
+        (None, Some(url)) => RootKeySource::from_url(url.clone()),
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(CallbackVerifier {
+        issuer_id: issuer_id.clone(),
+        roots,
+    }))
 }
 
 /// The configured signer, or development certificates under the certs folder (made on first

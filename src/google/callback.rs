@@ -97,6 +97,74 @@ struct SignedKey {
     key_expiration: i64,
 }
 
+/// Where the root keys come from: a file read at start, or Google's URL, fetched when first
+/// needed and kept for an hour.
+#[derive(Debug)]
+pub enum RootKeySource {
+    Fixed(Vec<RootKey>),
+    Url {
+        client: reqwest::Client,
+        url: String,
+        cached: tokio::sync::Mutex<Option<(std::time::Instant, Vec<RootKey>)>>,
+    },
+}
+
+/// How long fetched root keys are kept (Google rotates them with weeks of overlap).
+const KEYS_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+impl RootKeySource {
+    /// Reads a keys file (`{"keys": [...]}`, as Google publishes it).
+    pub fn from_file(path: &std::path::Path) -> Result<Self, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let keys: RootKeys =
+            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(RootKeySource::Fixed(keys.keys))
+    }
+
+    pub fn from_url(url: String) -> Self {
+        RootKeySource::Url {
+            client: reqwest::Client::new(),
+            url,
+            cached: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// The current root keys; an error when they cannot be fetched.
+    pub async fn keys(&self) -> Result<Vec<RootKey>, String> {
+        let (client, url, cached) = match self {
+            RootKeySource::Fixed(keys) => return Ok(keys.clone()),
+            RootKeySource::Url {
+                client,
+                url,
+                cached,
+            } => (client, url, cached),
+        };
+        let mut cache = cached.lock().await;
+        if let Some((at, keys)) = cache.as_ref() {
+            if at.elapsed() < KEYS_TTL {
+                return Ok(keys.clone());
+            }
+        }
+        let response = client.get(url).send().await.map_err(|e| e.to_string())?;
+        let bytes = response
+            .error_for_status()
+            .map_err(|e| e.to_string())?
+            .bytes()
+            .await
+            .map_err(|e| e.to_string())?;
+        let keys: RootKeys = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        *cache = Some((std::time::Instant::now(), keys.keys.clone()));
+        Ok(keys.keys)
+    }
+}
+
+/// Verifies callbacks for one issuer.
+#[derive(Debug)]
+pub struct CallbackVerifier {
+    pub issuer_id: String,
+    pub roots: RootKeySource,
+}
+
 /// Milliseconds given as a string (as Google sends them) or a number.
 fn millis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     #[derive(Deserialize)]

@@ -21,6 +21,7 @@ async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, Api
         outbox: state.store.outbox_stats(now()).await?,
         registrations: state.store.registration_counts().await?,
         flagged_devices: state.store.count_flagged_devices().await?,
+        google_events: state.store.google_callback_counts().await?,
     };
     Ok((
         [(

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod extract;
+pub mod google;
 pub mod health;
 pub mod images;
 pub mod metrics;
@@ -34,6 +35,7 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
         .merge(health::router())
         .merge(images::router())
+        .merge(google::router())
         .merge(metrics::router())
         .merge(webhook::router())
         .nest("/passes", passkit::router())

@@ -33,7 +33,7 @@ mod tests {
     ];
 
     /// The sources that register routes, with the prefix each router is served under.
-    const ROUTERS: [(&str, &str, &str); 13] = [
+    const ROUTERS: [(&str, &str, &str); 14] = [
         ("api/mod.rs", "/api/v1", include_str!("api/mod.rs")),
         (
             "api/programs.rs",
@@ -58,6 +58,7 @@ mod tests {
         ("health.rs", "", include_str!("health.rs")),
         ("metrics.rs", "", include_str!("metrics.rs")),
         ("images.rs", "", include_str!("images.rs")),
+        ("google.rs", "", include_str!("google.rs")),
         ("api/outbox.rs", "/api/v1", include_str!("api/outbox.rs")),
     ];
 

@@ -10,6 +10,7 @@ mod api_keys;
 mod cache;
 mod cards;
 mod devices;
+mod google;
 mod ledger;
 mod members;
 mod outbox;

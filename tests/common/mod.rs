@@ -121,7 +121,12 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
 
 /// The app, dispatching to `push` when given.
 pub async fn spawn_app_with(engine: Engine, push: Option<&PushTarget>) -> TestApp {
-    build_app(engine, push, None).await
+    build_app(engine, push, None, &[]).await
+}
+
+/// The app with extra settings (`"google.issuer_id"`, …) over the test defaults.
+pub async fn spawn_app_with_settings(engine: Engine, settings: &[(&str, Value)]) -> TestApp {
+    build_app(engine, None, None, settings).await
 }
 
 /// A second instance of `first`'s app on the same PostgreSQL database (as in a scaled
@@ -132,7 +137,7 @@ pub async fn spawn_second_instance(first: &TestApp, push: Option<&PushTarget>) -
         Engine::Postgres,
         "instances share PostgreSQL only"
     );
-    build_app(first.engine, push, Some(first)).await
+    build_app(first.engine, push, Some(first), &[]).await
 }
 
 /// A fresh database on the test PostgreSQL server: its URL and name (for dropping it).
@@ -193,7 +198,12 @@ pub async fn drop_postgres_database(name: &str) {
         .expect("DROP DATABASE");
 }
 
-async fn build_app(engine: Engine, push: Option<&PushTarget>, first: Option<&TestApp>) -> TestApp {
+async fn build_app(
+    engine: Engine,
+    push: Option<&PushTarget>,
+    first: Option<&TestApp>,
+    extra: &[(&str, Value)],
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let (database_url, postgres) = match (engine, first) {
         (_, Some(first)) => (first.database_url.clone(), None),
@@ -222,6 +232,9 @@ async fn build_app(engine: Engine, push: Option<&PushTarget>, first: Option<&Tes
         .merge(("outbox.dispatch", push.is_some()))
         .merge(("outbox.retry_base_ms", 50))
         .merge(("outbox.retry_cap_ms", 200));
+    for (key, value) in extra {
+        figment = figment.merge((*key, value));
+    }
     if let Some(p) = push {
         figment = figment
             .merge(("apple.apns_url", p.apns_url.as_str()))

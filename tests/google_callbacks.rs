@@ -1,0 +1,138 @@
+//! Google Wallet's save and delete callbacks through the real HTTP stack, with a root key of
+//! the test's own (configured as the keys file): a correctly signed save counts once even when
+//! delivered twice; a forged signature, an expired intermediate key or a callback for another
+//! issuer is refused and counted nowhere — on SQLite and on PostgreSQL.
+
+mod common;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use common::{Engine, TestApp, spawn_app, spawn_app_with_settings};
+use openssl::ec::{EcGroup, EcKey};
+use openssl::ecdsa::EcdsaSig;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::sha::sha256;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use walletcards::google::callback::{PROTOCOL, SENDER, length_prefixed};
+
+const ISSUER: &str = "3388000000012345678";
+
+fn key() -> PKey<Private> {
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).expect("P-256");
+    PKey::from_ec_key(EcKey::generate(&group).expect("key")).expect("pkey")
+}
+
+fn spki(k: &PKey<Private>) -> String {
+    STANDARD.encode(k.public_key_to_der().expect("SPKI"))
+}
+
+fn sign(k: &PKey<Private>, data: &[u8]) -> String {
+    let sig = EcdsaSig::sign(&sha256(data), &k.ec_key().expect("EC")).expect("sign");
+    STANDARD.encode(sig.to_der().expect("DER"))
+}
+
+/// A callback as Google signs it.
+fn callback(root: &PKey<Private>, recipient: &str, nonce: &str, key_valid_ms: i64) -> Value {
+    let now = chrono::Utc::now().timestamp_millis();
+    let intermediate = key();
+    let signed_key = json!({"keyValue": spki(&intermediate),
+                            "keyExpiration": (now + key_valid_ms).to_string()})
+    .to_string();
+    let signed_message = json!({"classId": format!("{ISSUER}.prg_1"),
+        "objectId": format!("{ISSUER}.crd_1"), "eventType": "save", "nonce": nonce,
+        "expTimeMillis": now + 60_000})
+    .to_string();
+    json!({
+        "signature": sign(&intermediate, &length_prefixed(&[SENDER, recipient, PROTOCOL, &signed_message])),
+        "intermediateSigningKey": {"signedKey": signed_key,
+            "signatures": [sign(root, &length_prefixed(&[SENDER, PROTOCOL, &signed_key]))]},
+        "protocolVersion": PROTOCOL,
+        "signedMessage": signed_message,
+    })
+}
+
+async fn post(app: &TestApp, body: &Value) -> StatusCode {
+    let r = app
+        .client
+        .post(format!("{}/google/callback", app.base))
+        .json(body)
+        .send()
+        .await
+        .expect("request");
+    r.status()
+}
+
+async fn saves(app: &TestApp) -> i64 {
+    let rows: Vec<(i64,)> = app
+        .fetch("SELECT COUNT(*) FROM google_callbacks WHERE event_type = 'save'")
+        .await;
+    rows[0].0
+}
+
+async fn save_and_delete_events_are_verified_and_counted_once(engine: Engine) {
+    let root = key();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = dir.path().join("google-root-keys.json");
+    let file = json!({"keys": [{"keyValue": spki(&root), "protocolVersion": PROTOCOL}]});
+    std::fs::write(&keys, file.to_string()).expect("keys file");
+    let certs = walletcards::apple::devcerts::write_dev_certs(
+        &dir.path().join("certs"),
+        walletcards::startup::DEV_PASS_TYPE_ID,
+        walletcards::startup::DEV_TEAM_ID,
+        false,
+    )
+    .expect("dev certs");
+    let app = spawn_app_with_settings(
+        engine,
+        &[
+            ("google.issuer_id", json!(ISSUER)),
+            (
+                "google.service_account",
+                json!(certs.google_service_account),
+            ),
+            ("google.callback_keys_file", json!(keys)),
+        ],
+    )
+    .await;
+
+    let save = callback(&root, ISSUER, "nonce-1", 60_000);
+    assert_eq!(post(&app, &save).await, StatusCode::OK);
+    assert_eq!(post(&app, &save).await, StatusCode::OK, "a redelivery");
+    assert_eq!(saves(&app).await, 1, "counted once");
+
+    let forged = callback(&key(), ISSUER, "nonce-2", 60_000);
+    let expired = callback(&root, ISSUER, "nonce-3", -1);
+    let elsewhere = callback(&root, "3388000000099999999", "nonce-4", 60_000);
+    for refused in [forged, expired, elsewhere] {
+        assert_eq!(post(&app, &refused).await, StatusCode::UNAUTHORIZED);
+    }
+    let malformed = json!({"signedMessage": "{}"});
+    assert_eq!(post(&app, &malformed).await, StatusCode::BAD_REQUEST);
+    assert_eq!(saves(&app).await, 1, "nothing refused was recorded");
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("walletcards_google_wallet_events{event=\"save\"} 1"),
+        "{metrics}"
+    );
+}
+
+async fn without_google_settings_there_is_no_callback_endpoint(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let body = callback(&key(), ISSUER, "nonce-1", 60_000);
+    assert_eq!(post(&app, &body).await, StatusCode::NOT_FOUND);
+}
+
+on_both_engines!(
+    save_and_delete_events_are_verified_and_counted_once,
+    without_google_settings_there_is_no_callback_endpoint,
+);
