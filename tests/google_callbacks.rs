@@ -132,7 +132,49 @@ async fn without_google_settings_there_is_no_callback_endpoint(engine: Engine) {
     assert_eq!(post(&app, &body).await, StatusCode::NOT_FOUND);
 }
 
+/// Google's 3 notifications per object and day are counted in the database, so every
+/// instance spends one budget.
+async fn the_notification_budget_is_counted_per_object_and_day(engine: Engine) {
+    use walletcards::domain::face::Notify;
+    use walletcards::google::pace::{Delivery, notify_or_silent};
+    let app = spawn_app(engine).await;
+    let store = walletcards::store::Store::connect(&app.database_url, 2)
+        .await
+        .expect("store");
+    let now = walletcards::store::now();
+    let hours = |h: i64| now - chrono::TimeDelta::hours(h);
+    let object = format!("{ISSUER}.crd_1");
+    for at in [hours(30), hours(3), hours(1)] {
+        store
+            .record_google_notification(&object, at)
+            .await
+            .expect("recorded");
+    }
+    store
+        .record_google_notification(&format!("{ISSUER}.crd_2"), hours(1))
+        .await
+        .expect("recorded");
+    let sent = store
+        .google_notifications_since(&object, hours(24))
+        .await
+        .expect("count");
+    assert_eq!(
+        sent, 2,
+        "the one of 30 hours ago no longer counts, nor another object's"
+    );
+    assert_eq!(
+        notify_or_silent(Some(Notify::TierChange), sent),
+        Delivery::Notify
+    );
+    assert_eq!(
+        notify_or_silent(Some(Notify::CashbackCredit), sent),
+        Delivery::Silent
+    );
+    store.close().await;
+}
+
 on_both_engines!(
+    the_notification_budget_is_counted_per_object_and_day,
     save_and_delete_events_are_verified_and_counted_once,
     without_google_settings_there_is_no_callback_endpoint,
 );

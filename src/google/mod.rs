@@ -2,13 +2,15 @@
 //! classes and objects ([`wallet`]) with the classification of its answers ([`response`]),
 //! the resource types ([`model`]), the card face as a loyalty object ([`mapping`]), the
 //! verification of save and delete callbacks ([`callback`]) and skinny
-//! save links ([`save_link`]). RS256 signing lives in [`jwt`] alone.
+//! save links ([`save_link`]), and Google's limits on notifications and requests
+//! ([`pace`]). RS256 signing lives in [`jwt`] alone.
 
 pub mod auth;
 pub mod callback;
 pub mod jwt;
 pub mod mapping;
 pub mod model;
+pub mod pace;
 pub mod response;
 pub mod save_link;
 pub mod wallet;

@@ -1,4 +1,5 @@
-//! Google Wallet save/delete callbacks as they arrive, each once by its nonce.
+//! Google Wallet: save/delete callbacks as they arrive, each once by its nonce, and the
+//! notifying updates sent to each object (Google allows 3 per object in 24 hours).
 
 use chrono::{DateTime, Utc};
 
@@ -29,5 +30,36 @@ impl Store {
     pub async fn google_callback_counts(&self) -> StoreResult<Vec<(String, i64)>> {
         let sql = "SELECT event_type, COUNT(*) FROM google_callbacks GROUP BY event_type ORDER BY event_type";
         Ok(read!(self, pool => sqlx::query_as(sql).fetch_all(pool).await)?)
+    }
+
+    /// Notifying updates sent to `object_id` since `since`.
+    pub async fn google_notifications_since(
+        &self,
+        object_id: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<u32> {
+        let sql = "SELECT COUNT(*) FROM google_notifications WHERE object_id = $1 AND sent_at > $2";
+        let n: i64 = read!(self, pool => sqlx::query_scalar(sql)
+            .bind(object_id)
+            .bind(since)
+            .fetch_one(pool)
+            .await)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// Records a notifying update sent to `object_id`, and forgets those older than a day.
+    pub async fn record_google_notification(
+        &self,
+        object_id: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let insert = "INSERT INTO google_notifications (object_id, sent_at) VALUES ($1, $2)";
+        tx.execute(insert, &args![object_id, at]).await?;
+        let prune = "DELETE FROM google_notifications WHERE object_id = $1 AND sent_at <= $2";
+        tx.execute(prune, &args![object_id, at - chrono::TimeDelta::days(1)])
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
