@@ -1,9 +1,9 @@
 //! Google Wallet: the service-account OAuth2 flow ([`auth`]), the REST client for loyalty
 //! classes and objects ([`wallet`]) with the classification of its answers ([`response`]),
 //! the resource types ([`model`]), the card face as a loyalty object ([`mapping`]), the
-//! verification of save and delete callbacks ([`callback`]) and skinny
-//! save links ([`save_link`]), and Google's limits on notifications and requests
-//! ([`pace`]). RS256 signing lives in [`jwt`] alone.
+//! verification of save and delete callbacks ([`callback`]), skinny save links
+//! ([`save_link`]) and Google's limits on notifications and requests ([`pace`]). RS256
+//! signing lives in [`jwt`] alone.
 
 pub mod auth;
 pub mod callback;
