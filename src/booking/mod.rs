@@ -158,20 +158,22 @@ fn not_found(what: &str, field: &str) -> ApiError {
     ApiError::not_found(what).field(field)
 }
 
-async fn program(store: &Store, id: &str, field: &str) -> ApiResult<Program> {
-    let id = ProgramId::parse(id).ok_or_else(|| not_found("program", field))?;
-    match store.get_program(&id).await {
-        Err(StoreError::NotFound) => Err(not_found("program", field)),
+/// A look-up's result, a missing row answered as 404 naming `what` and the request's `field`.
+fn found<T>(result: Result<T, StoreError>, what: &str, field: &str) -> ApiResult<T> {
+    match result {
+        Err(StoreError::NotFound) => Err(not_found(what, field)),
         other => Ok(other?),
     }
 }
 
+async fn program(store: &Store, id: &str, field: &str) -> ApiResult<Program> {
+    let id = ProgramId::parse(id).ok_or_else(|| not_found("program", field))?;
+    found(store.get_program(&id).await, "program", field)
+}
+
 async fn card_by_code(store: &Store, code: &str) -> ApiResult<Card> {
     let code = CardCode::parse(code).ok_or_else(|| not_found("card", "card_code"))?;
-    match store.get_card_by_code(&code).await {
-        Err(StoreError::NotFound) => Err(not_found("card", "card_code")),
-        other => Ok(other?),
-    }
+    found(store.get_card_by_code(&code).await, "card", "card_code")
 }
 
 pub async fn card_by_id(store: &Store, id: &str) -> ApiResult<Card> {
@@ -213,17 +215,13 @@ async fn resolve_people(
     let account = match (&o.account_id, &o.account_external_id) {
         (Some(id), _) => {
             let id = AccountId::parse(id).ok_or_else(|| not_found("account", "account_id"))?;
-            match store.get_account(&id).await {
-                Err(StoreError::NotFound) => return Err(not_found("account", "account_id")),
-                other => other?,
-            }
+            found(store.get_account(&id).await, "account", "account_id")?
         }
-        (None, Some(ext)) => match store.find_account_by_external_id(ext).await {
-            Err(StoreError::NotFound) => {
-                return Err(not_found("account", "account_external_id"));
-            }
-            other => other?,
-        },
+        (None, Some(ext)) => found(
+            store.find_account_by_external_id(ext).await,
+            "account",
+            "account_external_id",
+        )?,
         (None, None) => account_required()?,
     };
     let mut card = None;
@@ -235,26 +233,16 @@ async fn resolve_people(
         Some((m, "card_code"))
     } else if let Some(id) = &o.member_id {
         let id = MemberId::parse(id).ok_or_else(|| not_found("member", "member_id"))?;
-        match store.get_member(&id).await {
-            Err(StoreError::NotFound) => return Err(not_found("member", "member_id")),
-            other => Some((other?, "member_id")),
-        }
+        let field = "member_id";
+        Some((found(store.get_member(&id).await, "member", field)?, field))
     } else if let Some(ext) = &o.member_external_id {
-        match store
-            .find_member(&account.id, MemberKey::ExternalId, ext)
-            .await
-        {
-            Err(StoreError::NotFound) => return Err(not_found("member", "member_external_id")),
-            other => Some((other?, "member_external_id")),
-        }
+        let m = store.find_member(&account.id, MemberKey::ExternalId, ext);
+        let field = "member_external_id";
+        Some((found(m.await, "member", field)?, field))
     } else if let Some(email) = &o.member_email {
-        match store
-            .find_member(&account.id, MemberKey::Email, email)
-            .await
-        {
-            Err(StoreError::NotFound) => return Err(not_found("member", "member_email")),
-            other => Some((other?, "member_email")),
-        }
+        let m = store.find_member(&account.id, MemberKey::Email, email);
+        let field = "member_email";
+        Some((found(m.await, "member", field)?, field))
     } else {
         None
     };
