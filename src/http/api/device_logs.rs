@@ -3,13 +3,12 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{ListPage, ListQuery};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::http::auth::Admin;
 use crate::http::extract::{AppJson, AppQuery};
 use crate::state::AppState;
@@ -43,16 +42,7 @@ async fn list_device_logs(
     _: Admin,
     AppQuery(q): AppQuery<ListQuery>,
 ) -> ApiResult<AppJson<ListPage<DeviceLogBody>>> {
-    let after = match q.after.as_deref() {
-        None => None,
-        Some(a) => Some(a.parse::<i64>().map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                "after must be a log id",
-            )
-        })?),
-    };
+    let after = q.after_id("a log id")?;
     let page = state.store.device_logs(q.limit()?, after).await?;
     Ok(AppJson(ListPage::map(page, DeviceLogBody::from)))
 }

@@ -44,6 +44,24 @@ impl ListQuery {
             )),
         }
     }
+
+    /// `after` as the numeric id of the last row of the previous page; `what` names it in
+    /// the error ("a log id").
+    pub fn after_id(&self, what: &str) -> Result<Option<i64>, ApiError> {
+        self.after
+            .as_deref()
+            .map(|a| {
+                a.parse::<i64>().map_err(|_| {
+                    ApiError::new(
+                        axum::http::StatusCode::BAD_REQUEST,
+                        "invalid_query",
+                        format!("after must be {what}"),
+                    )
+                    .field("after")
+                })
+            })
+            .transpose()
+    }
 }
 
 /// One page of a list; pass `next_after` as `after` for the next page.

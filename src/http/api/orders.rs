@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::ListQuery;
 use crate::booking::{self, Booked, NewAdjustment, NewOrder, NewRedemption, NewRefund};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::http::auth::{Admin, Staff};
 use crate::http::extract::{AppJson, AppPath, AppQuery};
 use crate::state::AppState;
@@ -84,16 +84,9 @@ async fn card_history(
     AppQuery(query): AppQuery<ListQuery>,
 ) -> ApiResult<AppJson<Value>> {
     let limit = query.limit()?;
-    let after = match query.after.as_deref() {
-        None => 0,
-        Some(a) => a.parse::<i64>().map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                "after must be an entry id from an earlier page",
-            )
-        })?,
-    };
+    let after = query
+        .after_id("an entry id from an earlier page")?
+        .unwrap_or(0);
     let card = booking::card_by_id(&state.store, &id).await?;
     let program = state.store.get_program(&card.program_id).await?;
     let holder = Holder::of(&program, &card.account_id, Some(&card.member_id));

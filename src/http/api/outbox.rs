@@ -3,17 +3,17 @@
 //! back in the queue.
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::ListQuery;
+use super::{ListPage, ListQuery};
 use crate::error::{ApiError, ApiResult};
 use crate::http::auth::Admin;
-use crate::http::extract::{AppJson, AppPath};
+use crate::http::extract::{AppJson, AppPath, AppQuery};
 use crate::state::AppState;
-use crate::store::now;
+use crate::store::{DeadLetter, now};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,24 +24,11 @@ pub fn router() -> Router<AppState> {
 async fn list_dead(
     State(state): State<AppState>,
     _: Admin,
-    Query(q): Query<ListQuery>,
-) -> ApiResult<AppJson<Value>> {
-    let limit = q.limit()?;
-    let after = match q.after.as_deref() {
-        None => 0,
-        Some(a) => a.parse::<i64>().map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                "after must be a delivery id",
-            )
-            .field("after")
-        })?,
-    };
-    let page = state.store.dead_letters(after, limit).await?;
-    Ok(AppJson(
-        json!({"items": page.items, "next_after": page.next_after}),
-    ))
+    AppQuery(q): AppQuery<ListQuery>,
+) -> ApiResult<AppJson<ListPage<DeadLetter>>> {
+    let after = q.after_id("a delivery id")?.unwrap_or(0);
+    let page = state.store.dead_letters(after, q.limit()?).await?;
+    Ok(AppJson(ListPage::map(page, std::convert::identity)))
 }
 
 async fn retry(
