@@ -18,11 +18,9 @@ impl Store {
     ) -> StoreResult<bool> {
         let sql = "INSERT INTO google_callbacks (nonce, event_type, class_id, object_id, received_at) \
                    VALUES ($1, $2, $3, $4, $5) ON CONFLICT (nonce) DO NOTHING";
-        let mut tx = self.begin().await?;
-        let n = tx
+        let n = self
             .execute(sql, &args![nonce, event_type, class_id, object_id, now])
             .await?;
-        tx.commit().await?;
         Ok(n > 0)
     }
 

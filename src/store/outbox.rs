@@ -112,11 +112,9 @@ impl Store {
                (SELECT target FROM outbox WHERE {due} ORDER BY due_at, id LIMIT $4{skip_locked}) picked){skip_locked}) \
              RETURNING {COLUMNS}"
         );
-        let mut tx = self.begin().await?;
-        let mut rows: Vec<Delivery> = tx
-            .fetch_all(&sql, &args![now + lease, kind, now, i64::from(limit)])
+        let mut rows: Vec<Delivery> = self
+            .execute_returning(&sql, &args![now + lease, kind, now, i64::from(limit)])
             .await?;
-        tx.commit().await?;
         rows.sort_by_key(|d| d.id);
         Ok(rows)
     }
@@ -150,9 +148,7 @@ impl Store {
             placeholders(values.len() + 1, ids.len())
         );
         values.extend(ids.iter().map(|id| Arg::from(*id)));
-        let mut tx = self.begin().await?;
-        tx.execute(&sql, &values).await?;
-        tx.commit().await?;
+        self.execute(&sql, &values).await?;
         Ok(())
     }
 
@@ -164,10 +160,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
         let sql = "UPDATE devices SET push_error = $2, push_error_at = $3 WHERE push_token = $1";
-        let mut tx = self.begin().await?;
-        let n = tx.execute(sql, &args![push_token, error, now]).await?;
-        tx.commit().await?;
-        Ok(n)
+        self.execute(sql, &args![push_token, error, now]).await
     }
 
     /// Devices flagged by [`Store::flag_push_token`], for `/metrics`.
@@ -228,9 +221,7 @@ impl Store {
     pub async fn retry_dead_letter(&self, id: i64, now: DateTime<Utc>) -> StoreResult<bool> {
         let sql = "UPDATE outbox SET state = 'pending', attempts = 0, due_at = $2, locked_until = NULL, updated_at = $2 \
                    WHERE id = $1 AND state = 'dead'";
-        let mut tx = self.begin().await?;
-        let n = tx.execute(sql, &args![id, now]).await?;
-        tx.commit().await?;
+        let n = self.execute(sql, &args![id, now]).await?;
         if n > 0 {
             self.wake_dispatchers();
         }

@@ -100,6 +100,40 @@ impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, 
 {}
 
 impl Store {
+    /// Runs one writing statement on its own (no explicit transaction: one round trip).
+    pub(crate) async fn execute(&self, sql: &str, args: &[Arg]) -> StoreResult<u64> {
+        Ok(match &self.db {
+            Db::Sqlite { write, .. } => bind_args!(sqlx::query(sql), args)
+                .execute(write)
+                .await?
+                .rows_affected(),
+            Db::Postgres(pool) => bind_args!(sqlx::query(sql), args)
+                .execute(pool)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// Runs one writing statement that returns rows (`… RETURNING`) on its own.
+    pub(crate) async fn execute_returning<T: Row>(
+        &self,
+        sql: &str,
+        args: &[Arg],
+    ) -> StoreResult<Vec<T>> {
+        Ok(match &self.db {
+            Db::Sqlite { write, .. } => {
+                bind_args!(sqlx::query_as(sql), args)
+                    .fetch_all(write)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                bind_args!(sqlx::query_as(sql), args)
+                    .fetch_all(pool)
+                    .await?
+            }
+        })
+    }
+
     /// Starts a writing transaction.
     pub(crate) async fn begin(&self) -> StoreResult<Tx> {
         Ok(match &self.db {
