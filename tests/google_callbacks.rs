@@ -111,15 +111,7 @@ async fn save_and_delete_events_are_verified_and_counted_once(engine: Engine) {
     let malformed = json!({"signedMessage": "{}"});
     assert_eq!(post(&app, &malformed).await, StatusCode::BAD_REQUEST);
     assert_eq!(saves(&app).await, 1, "nothing refused was recorded");
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("walletcards_google_wallet_events{event=\"save\"} 1"),
         "{metrics}"

@@ -16,13 +16,7 @@ use serde_json::Value;
 
 /// Waits until `ready` holds, up to 10 s.
 async fn eventually<F: AsyncFn() -> bool>(what: &str, ready: F) {
-    for _ in 0..200 {
-        if ready().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting until {what}");
+    common::eventually(what, Duration::from_secs(10), ready).await;
 }
 
 fn deliveries_to(fake: &ApnsFake, token: &str) -> usize {
@@ -37,11 +31,6 @@ fn requests_to(fake: &ApnsFake, token: &str) -> usize {
         .iter()
         .filter(|s| s.path.ends_with(token))
         .count()
-}
-
-async fn metrics(app: &TestApp) -> String {
-    let r = app.client.get(format!("{}/metrics", app.base)).send().await;
-    r.expect("metrics").text().await.expect("text")
 }
 
 async fn pending(app: &TestApp) -> usize {
@@ -102,7 +91,7 @@ async fn a_device_follows_an_order_from_push_to_pass(engine: Engine) {
         1,
         "nothing more for the device that left"
     );
-    let metrics = metrics(&app).await;
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(
             "walletcards_deliveries_total{channel=\"apple\",outcome=\"delivered\",reason=\"\"} 1"
@@ -168,7 +157,7 @@ async fn bad_device_token_keeps_the_registration_as_a_dead_letter(engine: Engine
         [(Some("BadDeviceToken".to_owned()),)],
         "and flagged"
     );
-    let metrics = metrics(&app).await;
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("walletcards_devices_flagged 1"),
         "{metrics}"

@@ -41,18 +41,15 @@ impl Service {
     }
 
     async fn ready(&self) {
-        for _ in 0..300 {
+        eventually("the service is ready", async || {
             let r = self
                 .client
                 .get(format!("{}/readyz", self.base))
                 .send()
                 .await;
-            if r.is_ok_and(|r| r.status() == StatusCode::OK) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the service did not get ready");
+            r.is_ok_and(|r| r.status() == StatusCode::OK)
+        })
+        .await;
     }
 
     async fn post(&self, path: &str, body: &Value) -> Value {
@@ -78,14 +75,9 @@ fn free_port() -> u16 {
     listener.local_addr().expect("bound").port()
 }
 
+/// Waits until `ready` holds, up to 15 s (a process starts in between).
 async fn eventually<F: AsyncFn() -> bool>(what: &str, ready: F) {
-    for _ in 0..300 {
-        if ready().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting until {what}");
+    common::eventually(what, Duration::from_secs(15), ready).await;
 }
 
 fn pushes(fake: &ApnsFake) -> (usize, usize) {

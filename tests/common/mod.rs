@@ -412,6 +412,30 @@ impl TestApp {
     }
 }
 
+/// Waits until `ready` holds, checking every 50 ms, for at most `within`.
+pub async fn eventually<F: AsyncFn() -> bool>(what: &str, within: std::time::Duration, ready: F) {
+    let step = std::time::Duration::from_millis(50);
+    for _ in 0..within.as_millis() / step.as_millis() {
+        if ready().await {
+            return;
+        }
+        tokio::time::sleep(step).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+impl TestApp {
+    /// `GET /metrics` as text.
+    pub async fn metrics(&self) -> String {
+        let r = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await;
+        r.expect("metrics").text().await.expect("text")
+    }
+}
+
 pub fn id(v: &Value) -> &str {
     v["id"].as_str().expect("has an id")
 }
