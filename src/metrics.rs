@@ -120,27 +120,18 @@ impl Metrics {
             "Devices whose push token APNs answered BadDeviceToken (check APNs environment and credentials).",
             gauges.flagged_devices as f64,
         );
-        let _ = writeln!(
-            out,
-            "# HELP walletcards_google_wallet_events Google Wallet save and delete callbacks received.\n\
-             # TYPE walletcards_google_wallet_events gauge"
+        labelled_gauge(
+            &mut out,
+            ("walletcards_google_wallet_events", "event"),
+            "Google Wallet save and delete callbacks received.",
+            &gauges.google_events,
         );
-        for (event, n) in &gauges.google_events {
-            let event = event.replace(['\\', '"', '\n'], "_");
-            let _ = writeln!(
-                out,
-                "walletcards_google_wallet_events{{event=\"{event}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP walletcards_registrations Pass registrations of devices, by wallet scheme.\n\
-             # TYPE walletcards_registrations gauge"
+        labelled_gauge(
+            &mut out,
+            ("walletcards_registrations", "scheme"),
+            "Pass registrations of devices, by wallet scheme.",
+            &gauges.registrations,
         );
-        for (scheme, n) in &gauges.registrations {
-            let scheme = scheme.replace(['\\', '"', '\n'], "_");
-            let _ = writeln!(out, "walletcards_registrations{{scheme=\"{scheme}\"}} {n}");
-        }
         let _ = writeln!(
             out,
             "# HELP walletcards_deliveries_total Delivery attempts by channel, outcome and reason.\n\
@@ -148,7 +139,7 @@ impl Metrics {
         );
         let map = self.deliveries.lock().unwrap_or_else(|e| e.into_inner());
         for ((channel, outcome, reason), n) in map.iter() {
-            let reason = reason.replace(['\\', '"', '\n'], "_");
+            let reason = label_value(reason);
             let _ = writeln!(
                 out,
                 "walletcards_deliveries_total{{channel=\"{channel}\",outcome=\"{outcome}\",reason=\"{reason}\"}} {n}"
@@ -194,6 +185,24 @@ fn gauge(out: &mut String, name: &str, help: &str, value: f64) {
         out,
         "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
     );
+}
+
+/// A gauge with one label, a line per value.
+fn labelled_gauge(
+    out: &mut String,
+    (name, label): (&str, &str),
+    help: &str,
+    rows: &[(String, i64)],
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+    for (value, n) in rows {
+        let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {n}", label_value(value));
+    }
+}
+
+/// A label value with the characters the text format escapes replaced.
+fn label_value(v: &str) -> String {
+    v.replace(['\\', '"', '\n'], "_")
 }
 
 fn counter(out: &mut String, name: &str, help: &str, value: u64) {
