@@ -62,6 +62,13 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Requests per minute (and burst) one address may make to the public pages.
+    pub public_requests_per_minute: u32,
+    /// `WALLETCARDS_TRUSTED_PROXIES`: addresses or networks (`10.0.0.0/8`) of the load
+    /// balancers in front of the service, whose `X-Forwarded-For` names the client. Empty:
+    /// the connection's peer is the client.
+    #[serde(deserialize_with = "comma_separated")]
+    pub trusted_proxies: Vec<String>,
     pub apple: AppleSettings,
     pub outbox: OutboxSettings,
     pub google: GoogleSettings,
@@ -89,6 +96,9 @@ pub struct GoogleSettings {
     pub callback_keys_url: Option<String>,
     /// A file holding the root keys for save/delete callbacks (instead of the URL).
     pub callback_keys_file: Option<PathBuf>,
+    /// Where Google posts save and delete events; default `<public URL>/google/callback`
+    /// when root keys are configured (without them no callback could be verified).
+    pub callback_url: Option<String>,
 }
 
 /// The two settings that switch the Google side on.
@@ -201,6 +211,8 @@ struct Defaults {
     organization_name: &'static str,
     log_format: LogFormat,
     max_body_bytes: usize,
+    public_requests_per_minute: u32,
+    trusted_proxies: [&'static str; 0],
     apple: AppleDefaults,
     outbox: OutboxSettings,
     google: GoogleDefaults,
@@ -228,6 +240,8 @@ const DEFAULTS: Defaults = Defaults {
     organization_name: "walletcards",
     log_format: LogFormat::Text,
     max_body_bytes: 256 * 1024,
+    public_requests_per_minute: 120,
+    trusted_proxies: [],
     apple: AppleDefaults {
         apns_url: APNS_PRODUCTION_URL,
         apns_auth: ApnsAuth::Certificate,
@@ -331,7 +345,27 @@ impl Settings {
             ));
         }
         self.validate_apple()?;
+        self.trusted_proxy_networks()?;
         self.validate_google()
+    }
+
+    /// [`Settings::trusted_proxies`] parsed; a bare address is a network of one.
+    pub fn trusted_proxy_networks(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "WALLETCARDS_TRUSTED_PROXIES",
+                            "must list IP addresses or networks such as 10.0.0.0/8, comma-separated",
+                        )
+                    })
+            })
+            .collect()
     }
 
     fn validate_google(&self) -> Result<(), ConfigError> {
@@ -340,6 +374,9 @@ impl Settings {
         check_http_url("WALLETCARDS_GOOGLE__TOKEN_URL", &g.token_url)?;
         if let Some(url) = &g.callback_keys_url {
             check_http_url("WALLETCARDS_GOOGLE__CALLBACK_KEYS_URL", url)?;
+        }
+        if let Some(url) = &g.callback_url {
+            check_http_url("WALLETCARDS_GOOGLE__CALLBACK_URL", url)?;
         }
         if g.callback_keys_url.is_some() && g.callback_keys_file.is_some() {
             return Err(invalid(

@@ -6,9 +6,11 @@
 
 pub mod apple;
 pub mod booking;
+pub mod cards;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod enroll;
 pub mod error;
 pub mod google;
 pub mod http;
@@ -16,6 +18,7 @@ pub mod import;
 pub mod jobs;
 pub mod metrics;
 pub mod passes;
+pub mod render;
 pub mod startup;
 pub mod state;
 pub mod store;

@@ -29,6 +29,20 @@ pub fn face_of(bundle: &CardBundle) -> CardFace {
     })
 }
 
+/// The holder's member page: public, opened with the card's own token (see
+/// `http::pages::member`).
+pub fn member_url(public_url: &str, card: &crate::domain::model::Card) -> String {
+    format!(
+        "{public_url}/m/{}?t={}",
+        card.serial,
+        card.auth_token.expose()
+    )
+}
+
+/// The label of the pass's back field that links the member page (translated in the
+/// designs' strings).
+pub const MEMBER_PAGE_LABEL: &str = "Your card online";
+
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("program {program} names design `{design}`, which is not loaded")]
@@ -51,11 +65,19 @@ pub async fn render_pkpass(state: &AppState, bundle: CardBundle) -> Result<Vec<u
             })?;
     let signer = Arc::clone(&state.signer);
     let web_service_url = format!("{}/passes", state.public_url);
+    let member_page = member_url(&state.public_url, &bundle.card);
     let organization = Arc::clone(&state.organization_name);
     let span = tracing::Span::current();
     let bytes = tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
-        let face = face_of(&bundle);
+        let mut face = face_of(&bundle);
+        // Wallet turns the link on the back of the pass into a tap target.
+        face.back.push(crate::domain::face::FaceField {
+            key: "member_page",
+            label: MEMBER_PAGE_LABEL,
+            value: crate::domain::face::FaceValue::Text(member_page),
+            change_message: None,
+        });
         let b = &bundle;
         let content = PassContent {
             serial: b.card.serial.as_str(),

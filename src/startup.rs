@@ -33,6 +33,8 @@ pub struct Application {
     state: AppState,
     /// The Apple dispatcher's APNs connection, when this process dispatches.
     apns: Option<crate::jobs::outbox::Apns>,
+    /// Whether this process runs the outbox dispatchers.
+    dispatch: bool,
     outbox: crate::jobs::outbox::Policy,
     database_url: String,
     max_body_bytes: usize,
@@ -71,6 +73,19 @@ impl Application {
             .await
             .with_context(|| format!("binding {} (WALLETCARDS_BIND)", settings.bind))?;
         let public_url = settings.public_url(listener.local_addr()?);
+        let google = crate::google::Issuer::from_settings(&settings.google, &public_url)
+            .context("setting up Google Wallet (WALLETCARDS_GOOGLE__*)")?;
+        match &google {
+            Some(issuer) => tracing::info!(
+                issuer_id = issuer.client.issuer_id(),
+                callbacks = issuer.callback_url.as_deref().unwrap_or("off"),
+                "Google Wallet is on"
+            ),
+            None => tracing::info!(
+                "Google Wallet is off: set WALLETCARDS_GOOGLE__ISSUER_ID and \
+                 WALLETCARDS_GOOGLE__SERVICE_ACCOUNT to issue Google Wallet cards"
+            ),
+        }
         let state = AppState {
             store,
             signer: Arc::new(signer),
@@ -83,13 +98,19 @@ impl Application {
                 .map(|k| hash_env_key(k.expose_secret())),
             webhook_secret: settings.webhook_secret.clone().map(Arc::new),
             metrics: Arc::default(),
+            google: google.map(Arc::new),
             google_callbacks: google_callbacks(settings)?.map(Arc::new),
             passes: Arc::new(PassCache::new(PASS_CACHE_BYTES)),
+            public_limit: Arc::new(crate::http::pages::limit::PublicLimit::new(
+                settings.public_requests_per_minute,
+                settings.trusted_proxy_networks()?,
+            )),
         };
         Ok(Application {
             listener,
             state,
             apns,
+            dispatch: settings.outbox.dispatch,
             outbox: (&settings.outbox).into(),
             database_url: settings.database_url(),
             max_body_bytes: settings.max_body_bytes,
@@ -113,6 +134,7 @@ impl Application {
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let app = crate::http::app(self.state.clone(), self.max_body_bytes);
         let drain = shutdown.clone();
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let server = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move { drain.cancelled().await });
         let served = tokio::spawn(async move { server.await });
@@ -129,13 +151,28 @@ impl Application {
                 Arc::clone(&self.state.metrics),
                 shutdown.clone(),
             )));
-            if self.state.store.engine() == crate::store::Engine::Postgres {
-                workers.push(tokio::spawn(crate::jobs::outbox::listen(
-                    self.database_url.clone(),
-                    self.state.store.outbox_signal(),
-                    shutdown.clone(),
-                )));
-            }
+        }
+        if let (true, Some(google)) = (self.dispatch, &self.state.google) {
+            let dispatcher = crate::jobs::google::Dispatcher {
+                store: self.state.store.clone(),
+                api: google.client.clone(),
+                issuer_id: google.client.issuer_id().to_owned(),
+                callback_url: google.callback_url.clone(),
+                public_url: Arc::clone(&self.state.public_url),
+                organization_name: Arc::clone(&self.state.organization_name),
+                designs: Arc::clone(&self.state.designs),
+                policy: self.outbox.clone(),
+                metrics: Arc::clone(&self.state.metrics),
+                known_classes: Default::default(),
+            };
+            workers.push(tokio::spawn(Arc::new(dispatcher).run(shutdown.clone())));
+        }
+        if self.dispatch && self.state.store.engine() == crate::store::Engine::Postgres {
+            workers.push(tokio::spawn(crate::jobs::outbox::listen(
+                self.database_url.clone(),
+                self.state.store.outbox_signals(),
+                shutdown.clone(),
+            )));
         }
         shutdown.cancelled().await;
         let _ = recompute.await;

@@ -19,10 +19,14 @@ pub struct AppState {
     pub env_admin_key_hash: Option<[u8; 32]>,
     /// The ERP webhook's shared secret; unset turns the webhook off.
     pub webhook_secret: Option<Arc<secrecy::SecretString>>,
+    /// Google Wallet, when it is on (issuer id and service account configured).
+    pub google: Option<Arc<crate::google::Issuer>>,
     /// Verifies Google Wallet save/delete callbacks; `None` when they are not configured.
     pub google_callbacks: Option<Arc<crate::google::callback::CallbackVerifier>>,
     /// Counters of this process, shared with its workers.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The per-address request limit of the public pages.
+    pub public_limit: Arc<crate::http::pages::limit::PublicLimit>,
     /// Signed passes by card version, and the counters of the pass pipeline.
     pub passes: Arc<PassCache>,
 }

@@ -8,10 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::google_fake::{GoogleFake, TestServiceAccount};
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::sign::Verifier;
+use common::google_fake::{GoogleFake, TestServiceAccount, verify_jwt};
 use serde_json::{Value, json};
 use walletcards::config::{GOOGLE_API_URL, GOOGLE_TOKEN_URL, GoogleSettings};
 use walletcards::domain::money::{Currency, Money as DomainMoney};
@@ -47,6 +44,7 @@ fn client_with(
         token_url: fake.token_url.clone(),
         issuer_id: issuer.to_owned(),
         request_timeout: timeout,
+        requests_per_second: 20,
     };
     WalletClient::new(config, Arc::new(sa)).expect("client")
 }
@@ -426,6 +424,7 @@ async fn a_slow_or_absent_server_is_retried_later() {
         token_url: "http://127.0.0.1:9/token".into(),
         issuer_id: ISSUER.into(),
         request_timeout: Duration::from_secs(2),
+        requests_per_second: 20,
     };
     let absent = WalletClient::new(config, Arc::new(sa)).expect("client");
     let outcome = absent.get_object(&object_id).await;
@@ -433,25 +432,6 @@ async fn a_slow_or_absent_server_is_retried_later() {
         matches!(outcome, Outcome::Retry { status: None, .. }),
         "{outcome:?}"
     );
-}
-
-/// Independent of our signing code: split, base64url-decode and verify RS256 here.
-fn verify_jwt(jwt: &str, public_key_pem: &[u8]) -> Option<(Value, Value)> {
-    let mut parts = jwt.split('.');
-    let (header, claims, signature) = (parts.next()?, parts.next()?, parts.next()?);
-    let key = PKey::public_key_from_pem(public_key_pem).ok()?;
-    let mut verifier = Verifier::new(MessageDigest::sha256(), &key).ok()?;
-    verifier
-        .update(format!("{header}.{claims}").as_bytes())
-        .ok()?;
-    if !verifier
-        .verify(&URL_SAFE_NO_PAD.decode(signature).ok()?)
-        .ok()?
-    {
-        return None;
-    }
-    let decode = |part| serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok();
-    Some((decode(header)?, decode(claims)?))
 }
 
 #[tokio::test]
@@ -540,6 +520,7 @@ async fn settings_switch_the_client_on_and_point_it_at_the_fake() {
         origins: vec![],
         callback_keys_url: None,
         callback_keys_file: None,
+        callback_url: None,
     };
     assert!(
         WalletClient::from_settings(&settings)

@@ -15,18 +15,7 @@ async fn a_rolling_window_moves_without_an_order(engine: Engine) {
     let app = spawn_app(engine).await;
     let mut program = common::program_body("cumulative_discount");
     program["rules"]["window"] = json!({"rolling_days": 1});
-    let program = app
-        .post_ok("/programs", &program, StatusCode::CREATED)
-        .await;
-    let account = app.create_account("Acme GmbH").await;
-    let member = app.create_member(id(&account), "Anna Petrova").await;
-    let card = app
-        .post_ok(
-            "/cards",
-            &json!({"program_id": id(&program), "member_id": id(&member)}),
-            StatusCode::CREATED,
-        )
-        .await;
+    let (_, account, card) = app.issue_card_of(&program).await;
     let placed_at = (Utc::now() - TimeDelta::hours(23)).to_rfc3339();
     let order = json!({"external_id": "W-1", "account_id": id(&account), "amount_minor": 1_000_000,
                        "currency": "EUR", "placed_at": placed_at});

@@ -1,5 +1,6 @@
 //! The secrets and codes a card carries, all drawn from the operating system's CSPRNG:
-//! the pass serial, the web-service authentication token and the short barcode code.
+//! the pass serial, the web-service authentication token and the short barcode code; and the
+//! token of an invite's enrollment link.
 
 use std::fmt;
 
@@ -129,6 +130,43 @@ impl CardCode {
     }
 }
 
+/// The secret of an invite's enrollment link (`/join/{token}`): 160 random bits, base64url
+/// (27 characters), so links cannot be guessed or enumerated. A bearer capability like a
+/// card's [`AuthToken`]; `Debug` does not show it, so it stays out of logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InviteToken(String);
+
+impl InviteToken {
+    pub const LEN: usize = 27;
+
+    pub fn generate() -> Self {
+        Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<20>()))
+    }
+
+    /// Accepts only what [`InviteToken::generate`] makes, so junk from a URL never reaches the
+    /// database.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = s.len() == Self::LEN
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| Self(s.to_owned()))
+    }
+
+    pub fn from_db(s: String) -> Self {
+        Self(s)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for InviteToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InviteToken(..)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +198,17 @@ mod tests {
         let s = SerialNumber::generate();
         assert_eq!(SerialNumber::parse(s.as_str()), Some(s.clone()));
         assert_ne!(s, SerialNumber::generate());
+    }
+
+    #[test]
+    fn invite_tokens_are_url_safe_parse_back_and_hide_in_logs() {
+        let token = InviteToken::generate();
+        assert_eq!(token.expose().len(), InviteToken::LEN);
+        assert_eq!(InviteToken::parse(token.expose()), Some(token.clone()));
+        assert_ne!(token, InviteToken::generate());
+        assert!(!format!("{token:?}").contains(token.expose()));
+        assert!(InviteToken::parse("short").is_none());
+        assert!(InviteToken::parse(&"a/".repeat(14)[..27]).is_none());
+        assert!(InviteToken::parse(&format!("{}a", "é".repeat(13))).is_none());
     }
 }

@@ -90,6 +90,11 @@ id_type!(
     AdjustmentId,
     "adj"
 );
+id_type!(
+    /// An invite: a QR enrollment link of an account into programs.
+    InviteId,
+    "inv"
+);
 
 #[cfg(test)]
 mod tests {

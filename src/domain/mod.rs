@@ -5,10 +5,12 @@
 
 pub mod balance;
 pub mod codes;
+pub mod contact;
 pub mod devices;
 pub mod face;
 pub mod i18n;
 pub mod ids;
+pub mod invites;
 pub mod ledger;
 pub mod model;
 pub mod money;

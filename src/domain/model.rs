@@ -266,6 +266,9 @@ pub struct Card {
     pub created_at: DateTime<Utc>,
     /// Why this version is worth a lock-screen message, if it is.
     pub notify: Option<crate::domain::face::Notify>,
+    /// The card's Google Wallet object (`<issuer id>.<card id>`), when Google Wallet was on
+    /// at issue.
+    pub google_object_id: Option<String>,
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@
 //! - `state`: a revoked card is `INACTIVE` (Google moves it to "Expired passes").
 
 use super::model::{
-    Balance, Barcode, Image, ImageUri, LinkUri, LinksModule, LoyaltyClass, LoyaltyPoints,
-    ObjectFields, ObjectState, ResourceId, ReviewStatus, TextModule,
+    Balance, Barcode, CallbackOptions, Image, ImageUri, LinkUri, LinksModule, LoyaltyClass,
+    LoyaltyPoints, ObjectFields, ObjectState, ResourceId, ReviewStatus, TextModule,
 };
 use crate::domain::codes::CardCode;
 use crate::domain::face::{CardFace, FaceField, FaceValue};
@@ -35,6 +35,8 @@ pub struct ObjectInput<'a> {
     pub holder_name: &'a str,
     /// The holder's member page, linked from the pass.
     pub member_url: Option<&'a str>,
+    /// The hero image (a stamp card's stamp grid, see `render::stamps`).
+    pub hero_image_url: Option<&'a str>,
     pub lang: Lang,
 }
 
@@ -69,7 +71,12 @@ pub fn object_fields(face: &CardFace, input: &ObjectInput<'_>) -> ObjectFields {
             value: input.code.as_str().to_owned(),
             alternate_text: Some(input.code.display()),
         }),
-        hero_image: None,
+        hero_image: input.hero_image_url.map(|uri| Image {
+            source_uri: ImageUri {
+                uri: uri.to_owned(),
+            },
+            content_description: None,
+        }),
         text_modules_data: (!text_modules.is_empty()).then_some(text_modules),
         links_module_data: input.member_url.map(|uri| LinksModule {
             uris: vec![LinkUri {
@@ -91,13 +98,15 @@ pub fn object_state(status: CardStatus) -> ObjectState {
 }
 
 /// A program's class: its name, the supplier's name, the logo Google fetches from
-/// `logo_url` (the design's largest logo at its content-hashed URL, see `http::images`) and
-/// the background colour. Google reviews every insert and update of a class.
+/// `logo_url` (the design's largest logo at its content-hashed URL, see `render::logo_url`)
+/// and the background colour; Google posts save and delete events of its objects to
+/// `callback_url`. Google reviews every insert and update of a class.
 pub fn loyalty_class(
     program: &Program,
     id: ResourceId,
     issuer_name: &str,
     logo_url: &str,
+    callback_url: Option<&str>,
 ) -> LoyaltyClass {
     LoyaltyClass {
         id,
@@ -120,7 +129,9 @@ pub fn loyalty_class(
         account_name_label: Some("Member".into()),
         rewards_tier_label: None,
         rewards_tier: None,
-        callback_options: None,
+        callback_options: callback_url.map(|url| CallbackOptions {
+            url: url.to_owned(),
+        }),
         extra: serde_json::Map::new(),
     }
 }
@@ -185,6 +196,7 @@ mod tests {
             code: &code,
             holder_name: "Anna Petrova",
             member_url: Some("https://cards.example/m/abc"),
+            hero_image_url: None,
             lang: Lang::En,
         };
         serde_json::to_value(object_fields(&face, &input)).expect("JSON")
@@ -256,13 +268,18 @@ mod tests {
         p.branding.background_color = crate::domain::model::Color::parse("#16345c");
         let id = ResourceId::parse("3388000000012345678.prg_test").expect("an id");
         let logo = "https://cards.example/images/ab.png";
-        let class = loyalty_class(&p, id, "Acme Supply", logo);
+        let callback = Some("https://cards.example/google/callback");
+        let class = loyalty_class(&p, id, "Acme Supply", logo, callback);
         let v = serde_json::to_value(&class).expect("JSON");
         assert_eq!(v["programName"], "Partner");
         assert_eq!(v["issuerName"], "Acme Supply");
         assert_eq!(v["reviewStatus"], "UNDER_REVIEW");
         assert_eq!(v["hexBackgroundColor"], "#16345c");
         assert_eq!(v["programLogo"]["sourceUri"]["uri"], logo);
+        assert_eq!(
+            v["callbackOptions"]["url"],
+            "https://cards.example/google/callback"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod callback;
+pub mod issuer;
 pub mod jwt;
 pub mod mapping;
 pub mod model;
@@ -16,6 +17,7 @@ pub mod save_link;
 pub mod wallet;
 
 pub use auth::{AuthError, ServiceAccount, TokenSource, WALLET_SCOPE};
+pub use issuer::Issuer;
 pub use model::{InvalidId, ResourceId};
 pub use response::{ApiError, Outcome, classify};
 pub use save_link::{SaveLinkError, save_link};

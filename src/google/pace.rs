@@ -38,6 +38,12 @@ fn reach(reason: Notify) -> u32 {
     }
 }
 
+/// The reason among `reasons` that may reach furthest into the day's notifications (the
+/// most important one), for several changes delivered as one update.
+pub fn most_important(reasons: impl IntoIterator<Item = Notify>) -> Option<Notify> {
+    reasons.into_iter().max_by_key(|r| reach(*r))
+}
+
 /// Whether a change with `reason` notifies, given the notifying updates the object got in
 /// the last 24 hours.
 pub fn notify_or_silent(reason: Option<Notify>, sent_last_day: u32) -> Delivery {
@@ -99,6 +105,11 @@ mod tests {
         assert_eq!(day(Some(Notify::CashbackCredit)), [N, N, S, S, S]);
         assert_eq!(day(Some(Notify::Stamp)), [N, S, S, S, S]);
         assert_eq!(day(None), [S, S, S, S, S]);
+        assert_eq!(
+            most_important([Notify::Stamp, Notify::TierChange, Notify::CashbackCredit]),
+            Some(Notify::TierChange)
+        );
+        assert_eq!(most_important([]), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -22,6 +22,8 @@ pub enum SaveLinkError {
         "the save-link JWT has {chars} characters, more than the {MAX_JWT_CHARS} a link may carry"
     )]
     TooLong { chars: usize },
+    #[error("invalid id: {0}")]
+    Id(String),
 }
 
 #[derive(Serialize)]

@@ -3,7 +3,8 @@
 //! Build one [`WalletClient`] at start-up ([`WalletClient::from_settings`] returns `None`
 //! when Google is off) and clone it freely. Calls never fail: every problem is an
 //! [`Outcome`] the caller acts on. A 401 makes the client forget its token and send the
-//! call once more with a new one.
+//! call once more with a new one. Every call waits its turn in the client's token bucket, so
+//! the whole process stays under Google's request rate.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use super::auth::{AccessToken, AuthError, ServiceAccount, TokenSource};
 use super::model::{
     LoyaltyClass, LoyaltyObject, LoyaltyObjectPatch, Message, ResourceId, ReviewStatus,
 };
+use super::pace::{REQUESTS_PER_SECOND, RequestPace};
 use super::response::{ApiError, Outcome, classify};
 use crate::config::GoogleSettings;
 
@@ -31,6 +33,8 @@ pub struct WalletConfig {
     pub issuer_id: String,
     /// Per call, connecting included.
     pub request_timeout: Duration,
+    /// The most calls per second this client makes (a token bucket all its calls wait on).
+    pub requests_per_second: u32,
 }
 
 impl WalletConfig {
@@ -124,6 +128,7 @@ struct Inner {
     issuer_id: String,
     account: Arc<ServiceAccount>,
     tokens: TokenSource,
+    pace: RequestPace,
 }
 
 impl std::fmt::Debug for WalletClient {
@@ -160,6 +165,7 @@ impl WalletClient {
                 issuer_id: config.issuer_id,
                 account,
                 tokens,
+                pace: RequestPace::new(config.requests_per_second),
             }),
         })
     }
@@ -177,6 +183,7 @@ impl WalletClient {
             token_url: settings.token_url.clone(),
             issuer_id: credentials.issuer_id.to_owned(),
             request_timeout: WalletConfig::DEFAULT_TIMEOUT,
+            requests_per_second: REQUESTS_PER_SECOND,
         };
         Self::new(config, Arc::new(account)).map(Some)
     }
@@ -307,6 +314,7 @@ impl WalletClient {
         body: Option<&[u8]>,
         token: &AccessToken,
     ) -> (Outcome<T>, bool) {
+        self.inner.pace.acquire().await;
         let url = format!("{}/{path}", self.inner.api_url);
         let mut request = self
             .inner

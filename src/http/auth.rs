@@ -1,6 +1,7 @@
 //! API keys: `Authorization: Bearer <key id>.<secret>`. Keys are stored as SHA-256 of the
 //! secret and compared in constant time; the bootstrap key from `WALLETCARDS_ADMIN_KEY` is
-//! held only as its hash.
+//! held only as its hash. Staff signed in on the HTML pages call the same API with their
+//! session cookie instead, and a CSRF token on every unsafe request.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -13,7 +14,7 @@ use subtle::ConstantTimeEq;
 use crate::domain::ids::ApiKeyId;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{ApiKeyRecord, Role, Store, StoreError, now};
+use crate::store::{ApiKeyRecord, Role, Store, StoreError, WebSession, now};
 
 /// A caller that presented a valid key with the admin role.
 pub struct Admin;
@@ -43,14 +44,47 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
+/// The cookie that carries a staff session of the HTML pages (see `http::pages::session`).
+pub const SESSION_COOKIE: &str = "wc_session";
+
+/// The header a page's script sends its session's CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The caller's role: from an API key (`Authorization: Bearer`), else from a staff session
+/// cookie. A session's unsafe requests (POST, …) must carry its CSRF token in
+/// `X-CSRF-Token`: the cookie alone, which a browser sends with any request, proves nothing.
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Role, ApiError> {
-    let token = parts
+    let bearer = parts
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+        .map(str::trim);
+    if let Some(token) = bearer {
+        return key_role(state, token).await;
+    }
+    let session = session_of(parts, state)
+        .await?
         .ok_or_else(ApiError::unauthorized)?;
+    if !parts.method.is_safe() {
+        let presented = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if !same_secret(presented, &session.csrf) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "csrf_failed",
+                "the request lacks this session's CSRF token (X-CSRF-Token)",
+            ));
+        }
+    }
+    Ok(session.role)
+}
+
+/// The role of an API key, or 401.
+pub async fn key_role(state: &AppState, token: &str) -> Result<Role, ApiError> {
     if let Some(expected) = &state.env_admin_key_hash {
         if bool::from(Sha256::digest(token.as_bytes()).as_slice().ct_eq(expected)) {
             return Ok(Role::Admin);
@@ -64,11 +98,51 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Role, ApiError>
         Err(e) => return Err(e.into()),
     };
     let presented = hex::encode(Sha256::digest(secret.as_bytes()));
-    if bool::from(presented.as_bytes().ct_eq(record.secret_hash.as_bytes())) {
+    if same_secret(&presented, &record.secret_hash) {
         Ok(record.role)
     } else {
         Err(ApiError::unauthorized())
     }
+}
+
+/// The live staff session the request's cookie names, if any.
+pub async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<WebSession>, ApiError> {
+    let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .find_web_session(&token_hash(token), now())
+        .await?)
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// What is stored of a session token: its SHA-256, hex.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// 256 random bits, base64url: API key secrets, session and CSRF tokens.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Two secrets compared in constant time.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// SHA-256 of the bootstrap key, held instead of the key itself.
@@ -78,9 +152,7 @@ pub fn hash_env_key(key: &str) -> [u8; 32] {
 
 /// Creates a key and returns the token to hand out; only its hash is stored.
 pub async fn create_api_key(store: &Store, name: &str, role: Role) -> Result<String, StoreError> {
-    let mut secret = [0u8; 32];
-    rand::rng().fill_bytes(&mut secret);
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+    let secret = random_token();
     let record = ApiKeyRecord {
         id: ApiKeyId::generate(),
         name: name.to_owned(),

@@ -1,6 +1,9 @@
-//! `GET /images/{sha1}.png`: the design images that Google Wallet fetches (logos, hero images)
-//! at URLs named by their content, so a changed image gets a new URL and an old one can be
-//! cached for ever.
+//! `GET /images/{file}`: the images Google Wallet (and the pages) fetch, at URLs named by
+//! their content (see `render`), so a changed image gets a new URL and an old one can be
+//! cached for ever:
+//!
+//! - `{sha1}.png`: a design image (logo, strip), by the SHA-1 of its bytes;
+//! - `stamps-v1-{on}-{required}-{bg}-{fg}.png`: a stamp grid, drawn on request.
 
 use axum::Router;
 use axum::extract::State;
@@ -9,31 +12,26 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::http::extract::AppPath;
+use crate::render::stamps::Grid;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/images/{file}", get(get_image))
 }
 
-/// The public URL of the image with SHA-1 `hash`.
-pub fn image_url(public_url: &str, hash: &str) -> String {
-    format!("{public_url}/images/{hash}.png")
-}
-
-/// The public URL of a design's largest logo (what a Google class shows: Google draws it as a
-/// circle of 660 px), if the design has one.
-pub fn logo_url(public_url: &str, design: &crate::apple::template::Design) -> Option<String> {
-    ["logo@3x.png", "logo@2x.png", "logo.png"]
-        .iter()
-        .find_map(|path| design.image_hash(path))
-        .map(|hash| image_url(public_url, hash))
-}
-
 async fn get_image(State(state): State<AppState>, AppPath(file): AppPath<String>) -> Response {
-    let hash = file.strip_suffix(".png").unwrap_or_default();
-    let well_formed =
-        hash.len() == 40 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    match well_formed.then(|| state.designs.image(hash)).flatten() {
+    let bytes = if let Some(grid) = Grid::parse(&file) {
+        match tokio::task::spawn_blocking(move || grid.draw()).await {
+            Ok(bytes) => Some(bytes),
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
+    } else {
+        let hash = file.strip_suffix(".png").unwrap_or_default();
+        let well_formed =
+            hash.len() == 40 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        well_formed.then(|| state.designs.image(hash)).flatten()
+    };
+    match bytes {
         Some(bytes) => (
             [
                 (header::CONTENT_TYPE, "image/png"),
@@ -43,32 +41,5 @@ async fn get_image(State(state): State<AppState>, AppPath(file): AppPath<String>
         )
             .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{image_url, logo_url};
-    use crate::apple::template::Design;
-
-    #[test]
-    fn the_logo_url_names_the_largest_logo_by_its_content() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/pass_templates/default");
-        let design = Design::load(std::path::Path::new(dir), "default".into()).expect("design");
-        let hash = design.image_hash("logo@3x.png").expect("a logo@3x");
-        assert_eq!(
-            logo_url("https://cards.example", &design),
-            Some(format!("https://cards.example/images/{hash}.png"))
-        );
-        let served = design.image(hash).expect("served by its hash");
-        assert!(served.starts_with(b"\x89PNG"));
-    }
-
-    #[test]
-    fn an_image_url_names_its_content() {
-        assert_eq!(
-            image_url("https://cards.example", "ab12"),
-            "https://cards.example/images/ab12.png"
-        );
     }
 }

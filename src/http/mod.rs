@@ -9,6 +9,7 @@ pub mod health;
 pub mod images;
 pub mod metrics;
 pub mod openapi;
+pub mod pages;
 pub mod passkit;
 pub mod webhook;
 
@@ -38,6 +39,8 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .merge(google::router())
         .merge(metrics::router())
         .merge(webhook::router())
+        .merge(pages::router())
+        .merge(pages::public_router(&state))
         .nest("/passes", passkit::router())
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(max_body_bytes))

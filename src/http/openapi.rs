@@ -33,7 +33,7 @@ mod tests {
     ];
 
     /// The sources that register routes, with the prefix each router is served under.
-    const ROUTERS: [(&str, &str, &str); 14] = [
+    const ROUTERS: [(&str, &str, &str); 16] = [
         ("api/mod.rs", "/api/v1", include_str!("api/mod.rs")),
         (
             "api/programs.rs",
@@ -60,6 +60,12 @@ mod tests {
         ("images.rs", "", include_str!("images.rs")),
         ("google.rs", "", include_str!("google.rs")),
         ("api/outbox.rs", "/api/v1", include_str!("api/outbox.rs")),
+        ("api/invites.rs", "/api/v1", include_str!("api/invites.rs")),
+        (
+            "api/analytics.rs",
+            "/api/v1",
+            include_str!("api/analytics.rs"),
+        ),
     ];
 
     fn document() -> Value {

@@ -23,13 +23,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::Rng;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::apple::apns::{ApnsClient, InvalidPush, PushOutcome};
 use crate::metrics::Metrics;
-use crate::store::{Delivery, DeliveryEnd, Store, StoreError, now};
+use crate::store::{Delivery, DeliveryEnd, Signals, Store, StoreError, now};
 
 /// The outbox kind this dispatcher drains.
 pub const KIND: &str = "apple_push";
@@ -293,7 +293,8 @@ async fn end_of(
     })
 }
 
-fn later(delay: Duration) -> DateTime<Utc> {
+/// `delay` from now.
+pub(crate) fn later(delay: Duration) -> DateTime<Utc> {
     now() + TimeDelta::from_std(delay).unwrap_or(TimeDelta::seconds(600))
 }
 
@@ -305,16 +306,33 @@ pub async fn run<P: Pusher>(
     metrics: Arc<Metrics>,
     shutdown: CancellationToken,
 ) {
-    let wake = store.outbox_signal();
+    let (s, p, po, m) = (&store, &pusher, &policy, &metrics);
+    serve(s, KIND, policy.poll, shutdown, move || drain(s, p, po, m)).await;
+}
+
+/// The loop of every dispatcher: runs `drain` for rows of `kind` at once, whenever a commit
+/// (or another instance) signals new rows, when the next retry is due, and at least every
+/// `poll`; until `shutdown`.
+pub async fn serve<F, Fut>(
+    store: &Store,
+    kind: &'static str,
+    poll: Duration,
+    shutdown: CancellationToken,
+    mut drain: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<usize, StoreError>>,
+{
+    let wake = store.outbox_signals().of(kind);
     loop {
-        if let Err(e) = drain(&store, &pusher, &policy, &metrics).await {
-            tracing::error!(error = %e, "outbox dispatch failed; retrying");
+        if let Err(e) = drain().await {
+            tracing::error!(error = %e, kind, "outbox dispatch failed; retrying");
         }
-        let sleep = match store.next_delivery_at(KIND).await {
+        let sleep = match store.next_delivery_at(kind).await {
             Ok(Some(at)) => (at - now()).to_std().unwrap_or(Duration::ZERO),
-            _ => policy.poll,
+            _ => poll,
         }
-        .min(policy.poll)
+        .min(poll)
         .max(Duration::from_millis(5));
         tokio::select! {
             () = shutdown.cancelled() => return,
@@ -326,16 +344,16 @@ pub async fn run<P: Pusher>(
 
 /// Relays `NOTIFY walletcards_outbox` from other instances to this process's dispatchers
 /// (PostgreSQL only); reconnects after a lost connection.
-pub async fn listen(database_url: String, wake: Arc<Notify>, shutdown: CancellationToken) {
+pub async fn listen(database_url: String, wake: Arc<Signals>, shutdown: CancellationToken) {
     loop {
         let listened = async {
             let mut listener = sqlx::postgres::PgListener::connect(&database_url).await?;
             listener.listen(crate::store::OUTBOX_CHANNEL).await?;
             // Changes committed while (re)connecting: look once.
-            wake.notify_one();
+            wake.wake_all();
             loop {
                 listener.recv().await?;
-                wake.notify_one();
+                wake.wake_all();
             }
             #[allow(unreachable_code)]
             Ok::<(), sqlx::Error>(())

@@ -5,15 +5,13 @@ use chrono::{DateTime, Utc};
 
 use super::rows::CardRow;
 use super::tx::args;
-use super::{
-    Store, StoreError, StoreResult, is_unique_violation, next_card_mtime, now, read, write,
-};
+use super::{Store, StoreError, StoreResult, is_unique_violation, next_card_mtime, now, read};
 use crate::domain::balance::Balance;
 use crate::domain::codes::{CardCode, SerialNumber};
-use crate::domain::ids::CardId;
+use crate::domain::ids::{CardId, MemberId};
 use crate::domain::model::{Account, Card, CardStatus, Member, Program};
 
-const COLUMNS: &str = "id, program_id, member_id, account_id, serial, auth_token, code, status, version, updated_at, created_at, notify";
+const COLUMNS: &str = "id, program_id, member_id, account_id, serial, auth_token, code, status, version, updated_at, created_at, notify, google_object_id";
 
 /// A card with everything its face is computed from.
 #[derive(Debug, Clone)]
@@ -62,28 +60,46 @@ pub(crate) use bump_cards;
 impl Store {
     /// Inserts a new card. `Conflict { field: "member_id" }` when the member already has a
     /// card of the program; `Conflict { field: "code" }` when a random code or serial
-    /// collided (the caller draws new ones).
+    /// collided (the caller draws new ones). A card with a Google object gets, in the same
+    /// transaction, the outbox row that inserts the object.
     pub async fn insert_card(&self, c: &Card) -> StoreResult<()> {
-        let sql = "INSERT INTO cards (id, program_id, member_id, account_id, serial, auth_token, code, status, version, updated_at, created_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
-        let result = write!(self, pool => sqlx::query(sql)
-            .bind(c.id.as_str())
-            .bind(c.program_id.as_str())
-            .bind(c.member_id.as_str())
-            .bind(c.account_id.as_str())
-            .bind(c.serial.as_str())
-            .bind(c.auth_token.expose())
-            .bind(c.code.as_str())
-            .bind(c.status.as_str())
-            .bind(c.version)
-            .bind(c.updated_at)
-            .bind(c.created_at)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()));
+        let sql = "INSERT INTO cards (id, program_id, member_id, account_id, serial, auth_token, code, status, version, updated_at, created_at, google_object_id) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+        let values = args![
+            c.id.as_str(),
+            c.program_id.as_str(),
+            c.member_id.as_str(),
+            c.account_id.as_str(),
+            c.serial.as_str(),
+            c.auth_token.expose(),
+            c.code.as_str(),
+            c.status.as_str(),
+            c.version,
+            c.updated_at,
+            c.created_at,
+            c.google_object_id.as_deref()
+        ];
+        let mut tx = self.begin().await?;
+        let result = async {
+            tx.execute(sql, &values).await?;
+            if c.google_object_id.is_some() {
+                super::ledger::enqueue(&mut tx, &[c.id.as_str()], now()).await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+        .await;
         match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(self.card_conflict(c).await),
+            Ok(()) => {
+                tx.commit().await?;
+                if c.google_object_id.is_some() {
+                    self.wake_dispatchers();
+                }
+                Ok(())
+            }
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                Err(self.card_conflict(c).await)
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -117,6 +133,14 @@ impl Store {
         self.card_where("code", code.as_str()).await
     }
 
+    /// The cards of a member, oldest first.
+    pub async fn member_cards(&self, member: &MemberId) -> StoreResult<Vec<Card>> {
+        let sql = format!("SELECT {COLUMNS} FROM cards WHERE member_id = $1 ORDER BY id");
+        let rows: Vec<CardRow> =
+            read!(self, pool => sqlx::query_as(&sql).bind(member.as_str()).fetch_all(pool).await)?;
+        rows.into_iter().map(Card::try_from).collect()
+    }
+
     pub async fn get_card_by_serial(&self, serial: &SerialNumber) -> StoreResult<Card> {
         self.card_where("serial", serial.as_str()).await
     }
@@ -135,6 +159,28 @@ impl Store {
             account,
             balance,
         })
+    }
+
+    /// Gives a card issued while Google Wallet was off its object `object_id`, and queues the
+    /// object's insert in the same transaction; false when the card has an object already (or
+    /// is revoked).
+    pub async fn attach_google_object(
+        &self,
+        card_id: &CardId,
+        object_id: &str,
+    ) -> StoreResult<bool> {
+        let sql = "UPDATE cards SET google_object_id = $2 \
+                   WHERE id = $1 AND google_object_id IS NULL AND status <> 'revoked'";
+        let mut tx = self.begin().await?;
+        let attached = tx.execute(sql, &args![card_id.as_str(), object_id]).await? > 0;
+        if attached {
+            super::ledger::enqueue(&mut tx, &[card_id.as_str()], now()).await?;
+        }
+        tx.commit().await?;
+        if attached {
+            self.wake_dispatchers();
+        }
+        Ok(attached)
     }
 
     /// Moves a card from `from` to `to`, as one conditional update: a concurrent change of

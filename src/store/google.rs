@@ -1,5 +1,6 @@
-//! Google Wallet: save/delete callbacks as they arrive, each once by its nonce, and the
-//! notifying updates sent to each object (Google allows 3 per object in 24 hours).
+//! Google Wallet: save/delete callbacks as they arrive, each once by its nonce; the
+//! notifying updates sent to each object (Google allows 3 per object in 24 hours); and what
+//! Google has of each class (by content hash) and object (by card version).
 
 use chrono::{DateTime, Utc};
 
@@ -58,6 +59,50 @@ impl Store {
         tx.execute(prune, &args![object_id, at - chrono::TimeDelta::days(1)])
             .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// The content hash of `program_id`'s class as last accepted by Google.
+    pub async fn google_class_hash(&self, program_id: &str) -> StoreResult<Option<String>> {
+        let sql = "SELECT content_hash FROM google_classes WHERE program_id = $1";
+        Ok(read!(self, pool => sqlx::query_scalar(sql)
+            .bind(program_id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    /// Records that Google accepted `program_id`'s class with content `hash`.
+    pub async fn record_google_class(
+        &self,
+        program_id: &str,
+        class_id: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let sql = "INSERT INTO google_classes (program_id, class_id, content_hash, synced_at) \
+                   VALUES ($1, $2, $3, $4) ON CONFLICT (program_id) DO UPDATE SET \
+                   class_id = excluded.class_id, content_hash = excluded.content_hash, synced_at = excluded.synced_at";
+        self.execute(sql, &args![program_id, class_id, hash, now])
+            .await?;
+        Ok(())
+    }
+
+    /// The card version Google last accepted for the card's object; `None` while the object
+    /// is not inserted.
+    pub async fn google_synced_version(&self, card_id: &str) -> StoreResult<Option<i64>> {
+        let sql = "SELECT google_synced_version FROM cards WHERE id = $1";
+        let version: Option<Option<i64>> = read!(self, pool => sqlx::query_scalar(sql)
+            .bind(card_id)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(version.flatten())
+    }
+
+    /// Records that Google accepted `version` of the card's object (never moving back).
+    pub async fn set_google_synced_version(&self, card_id: &str, version: i64) -> StoreResult<()> {
+        let sql = "UPDATE cards SET google_synced_version = $2 WHERE id = $1 \
+                   AND (google_synced_version IS NULL OR google_synced_version < $2)";
+        self.execute(sql, &args![card_id, version]).await?;
         Ok(())
     }
 }

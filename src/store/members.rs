@@ -3,6 +3,7 @@
 
 use super::cards::bump_cards;
 use super::rows::{MemberRow, Page};
+use super::tx::{Arg, args};
 use super::{Store, StoreError, StoreResult, is_unique_violation, read, write};
 use crate::domain::ids::{AccountId, MemberId};
 use crate::domain::model::Member;
@@ -24,28 +25,34 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// The statement that inserts a member, its parameters bound by [`member_values`].
+pub(super) const INSERT: &str = "INSERT INTO members (id, account_id, name, role, email, email_norm, phone, external_id, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// The parameters of [`INSERT`] for `m`.
+pub(super) fn member_values(m: &Member) -> [Arg; 10] {
+    args![
+        m.id.as_str(),
+        m.account_id.as_str(),
+        m.name.as_str(),
+        m.role.as_deref(),
+        m.email.as_deref(),
+        m.email.as_deref().map(normalize_email),
+        m.phone.as_deref(),
+        m.external_id.as_deref(),
+        m.created_at,
+        m.updated_at
+    ]
+}
+
 impl Store {
     pub async fn insert_member(&self, m: &Member) -> StoreResult<()> {
-        let sql = "INSERT INTO members (id, account_id, name, role, email, email_norm, phone, external_id, created_at, updated_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-        let result = write!(self, pool => sqlx::query(sql)
-            .bind(m.id.as_str())
-            .bind(m.account_id.as_str())
-            .bind(&m.name)
-            .bind(&m.role)
-            .bind(&m.email)
-            .bind(m.email.as_deref().map(normalize_email))
-            .bind(&m.phone)
-            .bind(&m.external_id)
-            .bind(m.created_at)
-            .bind(m.updated_at)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()));
-        match result {
+        match self.execute(INSERT, &member_values(m)).await {
             Ok(_) => Ok(()),
-            Err(e) if is_unique_violation(&e) => Err(self.member_conflict(m).await),
-            Err(e) => Err(e.into()),
+            Err(StoreError::Database(e)) if is_unique_violation(&e) => {
+                Err(self.member_conflict(m).await)
+            }
+            Err(e) => Err(e),
         }
     }
 

@@ -6,16 +6,19 @@
 //! queue in-process instead of failing with `SQLITE_BUSY`) beside a pool for readers.
 
 mod accounts;
+mod analytics;
 mod api_keys;
 mod cache;
 mod cards;
 mod devices;
 mod google;
+mod invites;
 mod ledger;
 mod members;
 mod outbox;
 mod programs;
 mod rows;
+mod sessions;
 mod tx;
 
 use std::path::Path;
@@ -29,16 +32,25 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use analytics::{
+    ACTIVE_DAYS, Analytics, AnalyticsQuery, Bucket, CardCounts, ExportCursor, ExportedOrder,
+    GoogleEvents, Installs, OrderExport, OrderTotals, Point, ProgramAnalytics, PushCounts, Rewards,
+    TierCount,
+};
 pub use api_keys::{ApiKeyRecord, Role};
 pub use cards::CardBundle;
 pub use devices::{DeviceLog, DeviceRecord, NewRegistration, Registered};
+pub use invites::NewEnrollment;
 pub use ledger::{
     BookError, CardRequest, CardRequestKind, CardVersion, EntryRow, Holder, HolderChange, Keyed,
     KeyedTable, OrderRecord, RefundRecord, Target,
 };
 pub use members::{MemberKey, normalize_email};
-pub use outbox::{CHANNEL as OUTBOX_CHANNEL, DeadLetter, Delivery, DeliveryEnd, OutboxStats};
+pub use outbox::{
+    CHANNEL as OUTBOX_CHANNEL, DeadLetter, Delivery, DeliveryEnd, OutboxStats, Signals,
+};
 pub use rows::Page;
+pub use sessions::WebSession;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -73,7 +85,7 @@ pub struct Store {
     db: Db,
     cache: std::sync::Arc<cache::Cache>,
     /// Wakes this process's dispatchers after a commit that queued deliveries.
-    wake: std::sync::Arc<tokio::sync::Notify>,
+    wake: std::sync::Arc<outbox::Signals>,
 }
 
 /// Runs `$body` with `$pool` bound to the engine's reading pool; the body is compiled once per

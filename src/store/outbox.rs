@@ -76,16 +76,41 @@ pub struct OutboxStats {
 
 const COLUMNS: &str = "id, kind, card_id, card_version, target, notify, attempts, created_at";
 
+/// The outbox kinds, one dispatcher each.
+pub const KINDS: [&str; 2] = ["apple_push", "google_object"];
+
+/// One wake-up signal per outbox kind: each dispatcher waits on its own, and a commit wakes
+/// them all (a shared `Notify` would wake only one of them).
+#[derive(Debug, Default)]
+pub struct Signals {
+    by_kind: [Arc<Notify>; KINDS.len()],
+}
+
+impl Signals {
+    /// The signal of `kind`'s dispatcher.
+    pub fn of(&self, kind: &str) -> Arc<Notify> {
+        let i = KINDS.iter().position(|k| *k == kind).unwrap_or(0);
+        Arc::clone(&self.by_kind[i])
+    }
+
+    /// Wakes every dispatcher (each keeps the wake-up if it is busy now).
+    pub fn wake_all(&self) {
+        for signal in &self.by_kind {
+            signal.notify_one();
+        }
+    }
+}
+
 impl Store {
-    /// The signal a commit that queued deliveries gives the dispatchers of this process.
-    pub fn outbox_signal(&self) -> Arc<Notify> {
+    /// The signals a commit that queued deliveries gives the dispatchers of this process.
+    pub fn outbox_signals(&self) -> Arc<Signals> {
         Arc::clone(&self.wake)
     }
 
     /// Called after every commit that may have queued deliveries (other instances hear of it
     /// through the `outbox_notify` trigger on PostgreSQL).
     pub(super) fn wake_dispatchers(&self) {
-        self.wake.notify_one();
+        self.wake.wake_all();
     }
 
     /// Claims due pending deliveries of `kind`: the targets of the `limit` oldest due rows,

@@ -139,6 +139,7 @@ pub(crate) struct CardRow {
     updated_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
     notify: Option<String>,
+    google_object_id: Option<String>,
 }
 
 impl TryFrom<CardRow> for Card {
@@ -161,6 +162,7 @@ impl TryFrom<CardRow> for Card {
                 .notify
                 .as_deref()
                 .and_then(crate::domain::face::Notify::parse),
+            google_object_id: r.google_object_id,
         })
     }
 }

@@ -120,18 +120,33 @@ impl Store {
         sql: &str,
         args: &[Arg],
     ) -> StoreResult<Vec<T>> {
-        Ok(match &self.db {
-            Db::Sqlite { write, .. } => {
-                bind_args!(sqlx::query_as(sql), args)
-                    .fetch_all(write)
-                    .await?
-            }
+        self.fetch_rows(true, sql, args).await
+    }
+
+    /// Runs one reading statement on the reading pool.
+    pub(crate) async fn select<T: Row>(&self, sql: &str, args: &[Arg]) -> StoreResult<Vec<T>> {
+        self.fetch_rows(false, sql, args).await
+    }
+
+    /// The rows of one statement, on SQLite's writing pool when `write` (PostgreSQL has one).
+    async fn fetch_rows<T: Row>(
+        &self,
+        write: bool,
+        sql: &str,
+        args: &[Arg],
+    ) -> StoreResult<Vec<T>> {
+        let sqlite = match &self.db {
+            Db::Sqlite { write: pool, .. } if write => pool,
+            Db::Sqlite { read, .. } => read,
             Db::Postgres(pool) => {
-                bind_args!(sqlx::query_as(sql), args)
+                return Ok(bind_args!(sqlx::query_as(sql), args)
                     .fetch_all(pool)
-                    .await?
+                    .await?);
             }
-        })
+        };
+        Ok(bind_args!(sqlx::query_as(sql), args)
+            .fetch_all(sqlite)
+            .await?)
     }
 
     /// Starts a writing transaction.

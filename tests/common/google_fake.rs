@@ -198,6 +198,11 @@ impl GoogleFake {
         self.shared.lock().objects.get(id).cloned()
     }
 
+    /// Deletes an object, as if removed on Google's side (the next PATCH gets a 404).
+    pub fn forget_object(&self, id: &str) {
+        self.shared.lock().objects.remove(id);
+    }
+
     /// Notifying calls counted for an object in the last 24 h.
     pub fn notifications(&self, id: &str) -> usize {
         let inner = self.shared.lock();
@@ -544,4 +549,24 @@ fn notify(id: &str, inner: &mut Inner) -> Option<Response> {
     }
     times.push(Instant::now());
     None
+}
+
+/// Verifies an RS256 JWT independently of the service's signing code (split, base64url-decode,
+/// openssl verify); its header and claims when the signature holds.
+pub fn verify_jwt(jwt: &str, public_key_pem: &[u8]) -> Option<(Value, Value)> {
+    let mut parts = jwt.split('.');
+    let (header, claims, signature) = (parts.next()?, parts.next()?, parts.next()?);
+    let key = PKey::public_key_from_pem(public_key_pem).ok()?;
+    let mut verifier = Verifier::new(MessageDigest::sha256(), &key).ok()?;
+    verifier
+        .update(format!("{header}.{claims}").as_bytes())
+        .ok()?;
+    if !verifier
+        .verify(&URL_SAFE_NO_PAD.decode(signature).ok()?)
+        .ok()?
+    {
+        return None;
+    }
+    let decode = |part| serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok();
+    Some((decode(header)?, decode(claims)?))
 }

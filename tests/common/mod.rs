@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod apns_fake;
+pub mod browser;
 pub mod device;
 pub mod google_fake;
 
@@ -366,11 +367,30 @@ impl TestApp {
 
     /// A program of `kind`, a company, a decision-maker and the card issued to them.
     pub async fn issue_card(&self, kind: &str) -> Value {
+        self.issue_card_of(&program_body(kind)).await.2
+    }
+
+    /// A program of `kind` and an invite of the new company `company` to it: (program,
+    /// invite as created, with its `url`).
+    pub async fn create_invite(&self, kind: &str, company: &str) -> (Value, Value) {
         let program = self.create_program(kind).await;
+        let account = self.create_account(company).await;
+        let body = json!({"account_id": id(&account), "program_ids": [id(&program)]});
+        let invite = self.post_ok("/invites", &body, StatusCode::CREATED).await;
+        (program, invite)
+    }
+
+    /// A program created from `program`, a company, a decision-maker and the card issued to
+    /// them: (program, account, card).
+    pub async fn issue_card_of(&self, program: &Value) -> (Value, Value, Value) {
+        let program = self
+            .post_ok("/programs", program, StatusCode::CREATED)
+            .await;
         let account = self.create_account("Acme GmbH").await;
         let member = self.create_member(id(&account), "Anna Petrova").await;
         let body = json!({"program_id": id(&program), "member_id": id(&member)});
-        self.post_ok("/cards", &body, StatusCode::CREATED).await
+        let card = self.post_ok("/cards", &body, StatusCode::CREATED).await;
+        (program, account, card)
     }
 }
 
@@ -475,3 +495,44 @@ pub fn program_body(kind: &str) -> Value {
 }
 
 pub const KINDS: [&str; 4] = ["discount", "cumulative_discount", "cashback", "stamp"];
+
+/// The issuer the Google fake knows.
+pub const GOOGLE_ISSUER: &str = "3388000000012345678";
+/// The origin save links name.
+pub const GOOGLE_ORIGIN: &str = "https://portal.example.com";
+
+/// An app with Google Wallet on, dispatching, and the fake it talks to.
+pub struct Google {
+    pub app: TestApp,
+    pub fake: google_fake::GoogleFake,
+    pub account: google_fake::TestServiceAccount,
+    _dir: tempfile::TempDir,
+}
+
+/// The app with Google Wallet on (as `issuer`), pointed at a fake that knows
+/// [`GOOGLE_ISSUER`].
+pub async fn spawn_google_app(engine: Engine, issuer: &str) -> Google {
+    let account = google_fake::TestServiceAccount::generate();
+    let fake = google_fake::GoogleFake::start(&account, GOOGLE_ISSUER).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key_file = dir.path().join("service-account.json");
+    std::fs::write(&key_file, &account.key_file_json).expect("key file");
+    let app = spawn_app_with_settings(
+        engine,
+        &[
+            ("outbox.dispatch", json!(true)),
+            ("google.issuer_id", json!(issuer)),
+            ("google.service_account", json!(key_file)),
+            ("google.api_url", json!(fake.api_url)),
+            ("google.token_url", json!(fake.token_url)),
+            ("google.origins", json!([GOOGLE_ORIGIN])),
+        ],
+    )
+    .await;
+    Google {
+        app,
+        fake,
+        account,
+        _dir: dir,
+    }
+}

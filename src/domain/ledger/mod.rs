@@ -23,7 +23,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 pub use recompute::recompute;
-pub use spend::window_start;
+pub use spend::{day_start, window_start};
 
 use super::balance::{Balance, DiscountBalance, cumulative_at};
 use super::face::Notify;
@@ -96,6 +96,11 @@ impl EntryKind {
 
     fn is_spend(self) -> bool {
         matches!(self, EntryKind::Spend | EntryKind::SpendAdjusted)
+    }
+
+    /// Whether the entry's amount is money (minor units) rather than a count.
+    pub fn is_money(self) -> bool {
+        self.is_spend() || self.is_cashback()
     }
 
     fn is_cashback(self) -> bool {

@@ -51,10 +51,13 @@ pub fn in_window(window: Window, tz: Tz, at: DateTime<Utc>, now: DateTime<Utc>) 
 }
 
 fn year_start(tz: Tz, year: i32) -> DateTime<Utc> {
-    let midnight = NaiveDate::from_ymd_opt(year, 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .unwrap_or_default();
-    // A zone that skips midnight on 1 January starts the year at its first instant after.
+    day_start(tz, NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or_default())
+}
+
+/// The first instant of `date` in `tz`: local midnight, or, in a zone that skips midnight
+/// that day, its first instant after.
+pub fn day_start(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
     (0..=3)
         .find_map(|h| {
             tz.from_local_datetime(&(midnight + chrono::TimeDelta::hours(h)))

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{ListPage, ListQuery, optional_text, text};
+use crate::domain::contact;
 use crate::domain::ids::{AccountId, MemberId};
 use crate::domain::model::{Account, Member};
 use crate::error::{ApiError, ApiResult};
@@ -125,39 +126,11 @@ fn conflict(e: StoreError) -> ApiError {
 }
 
 fn email(value: Option<&str>) -> ApiResult<Option<String>> {
-    let Some(e) = optional_text("email", value, 254)? else {
-        return Ok(None);
-    };
-    let valid = e.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty()
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !e.contains(char::is_whitespace)
-    });
-    if valid {
-        Ok(Some(e))
-    } else {
-        Err(ApiError::invalid("email", "is not an e-mail address"))
-    }
+    Ok(contact::email("email", value)?)
 }
 
 fn phone(value: Option<&str>) -> ApiResult<Option<String>> {
-    let Some(p) = optional_text("phone", value, 32)? else {
-        return Ok(None);
-    };
-    let valid = p
-        .chars()
-        .all(|c| c.is_ascii_digit() || " +-().".contains(c))
-        && p.chars().any(|c| c.is_ascii_digit());
-    if valid {
-        Ok(Some(p))
-    } else {
-        Err(ApiError::invalid(
-            "phone",
-            "may hold digits, spaces and + - ( ) . only",
-        ))
-    }
+    Ok(contact::phone("phone", value)?)
 }
 
 pub(super) async fn load_account(state: &AppState, id: &str) -> ApiResult<Account> {

@@ -13,18 +13,19 @@ use serde_json::{Value, json};
 use super::accounts::load_member;
 use super::programs::load_program;
 use crate::apple::package::PKPASS_MEDIA_TYPE;
-use crate::domain::codes::{AuthToken, CardCode, SerialNumber};
+use crate::cards::google_save_url;
+use crate::domain::codes::CardCode;
 use crate::domain::face::CardFace;
 use crate::domain::i18n::Lang;
-use crate::domain::ids::{AccountId, CardId};
-use crate::domain::model::{Card, CardStatus, ProgramStatus};
+use crate::domain::ids::AccountId;
+use crate::domain::model::{Card, CardStatus};
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::Admin;
+use crate::http::auth::{Admin, Staff};
 use crate::http::extract::{AppJson, AppPath};
 use crate::http::passkit::http_date;
 use crate::passes::{face_of, signed_pass};
 use crate::state::AppState;
-use crate::store::{CardBundle, StoreError, next_card_mtime, now};
+use crate::store::{CardBundle, StoreError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -55,10 +56,18 @@ pub struct CardBody {
     serial: String,
     code: String,
     status: CardStatus,
+    /// For the desk: who holds the card, of which company, in which program and currency.
+    holder_name: String,
+    company_name: String,
+    program_name: String,
+    currency: String,
     version: i64,
     updated_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
     apple_pass_url: String,
+    /// The "Add to Google Wallet" link, when the card has a Google object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    google_save_url: Option<String>,
     balance: Value,
     face: Value,
 }
@@ -93,10 +102,15 @@ fn card_body(state: &AppState, bundle: &CardBundle) -> CardBody {
         serial: c.serial.to_string(),
         code: c.code.display(),
         status: c.status,
+        holder_name: bundle.member.name.clone(),
+        company_name: bundle.account.name.clone(),
+        program_name: bundle.program.name.clone(),
+        currency: bundle.program.currency.code().to_owned(),
         version: c.version,
         updated_at: c.updated_at,
         created_at: c.created_at,
         apple_pass_url: format!("{}/api/v1/cards/{}/pass.pkpass", state.public_url, c.id),
+        google_save_url: google_save_url(state, c),
         balance: serde_json::to_value(&bundle.balance).unwrap_or(Value::Null),
         face: face_json(&face),
     }
@@ -136,63 +150,14 @@ async fn issue_card(
             .field("member_id"));
         }
     }
-    if program.status == ProgramStatus::Ended {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "program_ended",
-            "the program has ended; no new cards",
-        )
-        .field("program_id"));
-    }
-    let card = insert_new_card(&state, &program.id, &member).await?;
+    let card = crate::cards::issue_card(&state, &program, &member).await?;
     let bundle = state.store.card_bundle(card).await?;
     Ok((StatusCode::CREATED, AppJson(card_body(&state, &bundle))))
 }
 
-/// Draws fresh random serial, token and code; a collision of those (astronomically rare) is
-/// retried, a second card of the member in the program is a 409.
-async fn insert_new_card(
-    state: &AppState,
-    program: &crate::domain::ids::ProgramId,
-    member: &crate::domain::model::Member,
-) -> ApiResult<Card> {
-    for _ in 0..3 {
-        let at = now();
-        let card = Card {
-            id: CardId::generate(),
-            program_id: program.clone(),
-            member_id: member.id.clone(),
-            account_id: member.account_id.clone(),
-            serial: SerialNumber::generate(),
-            auth_token: AuthToken::generate(),
-            code: CardCode::generate(),
-            status: CardStatus::Active,
-            version: 1,
-            updated_at: next_card_mtime(DateTime::<Utc>::UNIX_EPOCH),
-            created_at: at,
-            notify: None,
-        };
-        match state.store.insert_card(&card).await {
-            Ok(()) => return Ok(card),
-            Err(StoreError::Conflict { field: "member_id" }) => {
-                return Err(ApiError::conflict(
-                    "card_exists",
-                    "this member already has a card of this program",
-                )
-                .field("member_id"));
-            }
-            Err(StoreError::Conflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::internal(&StoreError::Corrupt(
-        "card code collisions persisted".into(),
-    )))
-}
-
 async fn get_card(
     State(state): State<AppState>,
-    _: Admin,
+    _: Staff,
     AppPath(id): AppPath<String>,
 ) -> ApiResult<AppJson<CardBody>> {
     let bundle = load_card(&state, &id).await?;
@@ -201,7 +166,7 @@ async fn get_card(
 
 async fn get_card_by_code(
     State(state): State<AppState>,
-    _: Admin,
+    _: Staff,
     AppPath(code): AppPath<String>,
 ) -> ApiResult<AppJson<CardBody>> {
     let code = CardCode::parse(&code).ok_or_else(|| ApiError::not_found("card"))?;

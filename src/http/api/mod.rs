@@ -1,8 +1,10 @@
 //! The admin JSON API under `/api/v1`.
 
 mod accounts;
+pub mod analytics;
 mod cards;
 mod device_logs;
+mod invites;
 mod orders;
 mod outbox;
 mod programs;
@@ -22,6 +24,8 @@ pub fn router() -> Router<AppState> {
         .merge(orders::router())
         .merge(outbox::router())
         .merge(device_logs::router())
+        .merge(invites::router())
+        .merge(analytics::router())
 }
 
 /// `?limit=&after=` of every list.
@@ -83,17 +87,7 @@ impl<T> ListPage<T> {
 
 /// Checks a required free text: trimmed, non-empty, at most `max` characters.
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(ApiError::invalid(field, "must not be empty"));
-    }
-    if value.chars().count() > max {
-        return Err(ApiError::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    Ok(value.to_owned())
+    Ok(crate::domain::contact::text(field, value, max)?)
 }
 
 /// Like [`text`] for optional fields; an empty string clears the value.
@@ -102,8 +96,5 @@ pub fn optional_text(
     value: Option<&str>,
     max: usize,
 ) -> Result<Option<String>, ApiError> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => text(field, v, max).map(Some),
-    }
+    Ok(crate::domain::contact::optional_text(field, value, max)?)
 }

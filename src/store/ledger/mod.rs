@@ -29,6 +29,7 @@ use crate::domain::rules::Rules;
 
 use apply::{apply, apply_state, insert_entries};
 pub(super) use cards::{enqueue, outbox_sql};
+pub(super) use reads::shown_stored;
 pub use records::{CardRequest, CardRequestKind, KeyedTable, OrderRecord, RefundRecord};
 
 /// Who holds a balance: the member in member scope, the account in account scope.

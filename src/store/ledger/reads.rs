@@ -3,6 +3,26 @@
 
 use super::*;
 
+/// What the cards of a holder with `state` (none: no history yet) show.
+fn shown(program: &Program, state: Option<&HolderState>) -> Balance {
+    match state {
+        Some(state) => {
+            let at = state.as_of.unwrap_or_else(store_now);
+            ledger::view(ctx(program), state, at)
+        }
+        None => Balance::zero(&program.rules),
+    }
+}
+
+/// [`shown`] of a state as the `balances` table stores it.
+pub(in crate::store) fn shown_stored(
+    program: &Program,
+    state: Option<&str>,
+) -> Result<Balance, StoreError> {
+    let state = state.map(parse_state).transpose()?;
+    Ok(shown(program, state.as_ref()))
+}
+
 impl Store {
     /// The stored state of a holder, if it has any history.
     pub async fn holder_state(
@@ -25,15 +45,8 @@ impl Store {
         program: &Program,
         holder: &str,
     ) -> Result<Balance, StoreError> {
-        Ok(
-            match self.holder_state(program.id.as_str(), holder).await? {
-                Some(state) => {
-                    let at = state.as_of.unwrap_or_else(store_now);
-                    ledger::view(ctx(program), &state, at)
-                }
-                None => Balance::zero(&program.rules),
-            },
-        )
+        let state = self.holder_state(program.id.as_str(), holder).await?;
+        Ok(shown(program, state.as_ref()))
     }
 
     /// A holder's ledger, oldest first, after entry `after`.
@@ -52,6 +65,25 @@ impl Store {
             .bind(program_id)
             .bind(holder)
             .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    /// The holder's newest `limit` entries, newest first (the member page).
+    pub async fn latest_history(
+        &self,
+        program_id: &str,
+        holder: &str,
+        limit: u32,
+    ) -> Result<Vec<EntryRow>, StoreError> {
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries \
+             WHERE program_id = $1 AND holder = $2 ORDER BY id DESC LIMIT $3"
+        );
+        Ok(crate::store::read!(self, pool => sqlx::query_as(&sql)
+            .bind(program_id)
+            .bind(holder)
             .bind(i64::from(limit))
             .fetch_all(pool)
             .await)?)

@@ -1,0 +1,242 @@
+//! The member page, `GET /m/{serial}?t=<card token>`: what the holder's card shows (balance,
+//! tier progress, stamps, rewards) and the history of their orders, in their language; and
+//! `GET /m/{serial}/pass.pkpass?t=…`, the holder's own pass download. The card's
+//! authentication token (the one in the pass) makes the link unguessable.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::{PageError, lang_of, render, texts::Texts};
+use crate::domain::codes::SerialNumber;
+use crate::domain::i18n;
+use crate::domain::ledger::EntryKind;
+use crate::domain::money::Money;
+use crate::http::auth::same_secret;
+use crate::http::extract::AppPath;
+use crate::passes::{face_of, signed_pass};
+use crate::state::AppState;
+use crate::store::{CardBundle, Holder};
+
+/// History entries shown on the page (the newest).
+const HISTORY: u32 = 50;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/m/{serial}", get(member_page))
+        .route("/m/{serial}/pass.pkpass", get(member_pass))
+        .route("/m/{serial}/qr.svg", get(member_qr))
+}
+
+/// Which wallet buttons a device gets: an iPhone or iPad only Apple's, an Android phone only
+/// Google's, anything else (a desktop) both and a QR code to continue on the phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    Apple,
+    Android,
+    Other,
+}
+
+impl Device {
+    pub fn of(headers: &HeaderMap) -> Device {
+        let agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if agent.contains("iPhone") || agent.contains("iPad") || agent.contains("iPod") {
+            Device::Apple
+        } else if agent.contains("Android") {
+            Device::Android
+        } else {
+            Device::Other
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MemberQuery {
+    t: Option<String>,
+    lang: Option<String>,
+}
+
+struct Row {
+    label: String,
+    value: String,
+}
+
+struct Entry {
+    date: String,
+    what: String,
+    amount: String,
+}
+
+#[derive(Template)]
+#[template(path = "member.html")]
+struct MemberPage<'a> {
+    t: &'a Texts,
+    lang: &'a str,
+    program: &'a str,
+    holder: &'a str,
+    company: &'a str,
+    status: &'a str,
+    rows: Vec<Row>,
+    history: Vec<Entry>,
+    pass_url: String,
+    google_save_url: Option<String>,
+    /// The card token again, for the language links.
+    token_param: &'a str,
+    show_apple: bool,
+    show_google: bool,
+    /// A desktop: the page's own address as a QR code, to open it on the phone.
+    show_qr: bool,
+    qr_url: String,
+}
+
+/// The card of `serial`, if `token` is its token (else "not found", telling nothing).
+async fn card_for(
+    state: &AppState,
+    serial: &str,
+    token: Option<&str>,
+) -> Result<CardBundle, PageError> {
+    let missing = || PageError::new(StatusCode::NOT_FOUND, "This card link is not valid.");
+    let serial = SerialNumber::parse(serial).ok_or_else(missing)?;
+    let card = match state.store.get_card_by_serial(&serial).await {
+        Ok(card) => card,
+        Err(crate::store::StoreError::NotFound) => return Err(missing()),
+        Err(e) => return Err(e.into()),
+    };
+    if !token.is_some_and(|t| same_secret(t, card.auth_token.expose())) {
+        return Err(missing());
+    }
+    Ok(state.store.card_bundle(card).await?)
+}
+
+async fn member_page(
+    State(state): State<AppState>,
+    AppPath(serial): AppPath<String>,
+    Query(q): Query<MemberQuery>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let mut bundle = card_for(&state, &serial, q.t.as_deref()).await?;
+    // The holder may want it in Google Wallet: a card from before Google was on gets its object.
+    crate::cards::ensure_google_object(&state, &mut bundle.card).await?;
+    let lang = lang_of(q.lang.as_deref(), &headers);
+    let t = Texts::of(lang);
+    let design = state.designs.get(&bundle.program.design);
+    let translate = |label: &'static str| {
+        design
+            .as_ref()
+            .and_then(|d| d.translate(lang, label))
+            .unwrap_or(label)
+            .to_owned()
+    };
+    let face = face_of(&bundle);
+    let rows = face
+        .fields()
+        .filter(|f| !matches!(f.key, "member" | "company"))
+        .map(|f| Row {
+            label: translate(f.label),
+            value: f.value.text(lang),
+        })
+        .collect();
+    let program = &bundle.program;
+    let holder = Holder::of(
+        program,
+        &bundle.card.account_id,
+        Some(&bundle.card.member_id),
+    );
+    let mut entries = state
+        .store
+        .latest_history(program.id.as_str(), holder.key(), HISTORY)
+        .await?;
+    entries.reverse();
+    let history = entries
+        .iter()
+        .map(|e| {
+            let kind = EntryKind::parse(&e.kind);
+            Entry {
+                date: i18n::date(lang, e.effective_at, program.time_zone),
+                what: t.entry(kind).to_owned(),
+                amount: match kind.is_some_and(EntryKind::is_money) {
+                    true => i18n::money(lang, Money::new(e.amount, program.currency)),
+                    false => e.amount.to_string(),
+                },
+            }
+        })
+        .collect();
+    let token = bundle.card.auth_token.expose();
+    let device = Device::of(&headers);
+    let page = MemberPage {
+        t,
+        lang: lang.tag(),
+        program: &program.name,
+        holder: &bundle.member.name,
+        company: &bundle.account.name,
+        status: t.status(bundle.card.status),
+        rows,
+        history,
+        pass_url: format!("/m/{}/pass.pkpass?t={token}", bundle.card.serial),
+        google_save_url: crate::cards::google_save_url(&state, &bundle.card),
+        token_param: token,
+        show_apple: device != Device::Android,
+        show_google: device != Device::Apple,
+        show_qr: device == Device::Other,
+        qr_url: format!("/m/{}/qr.svg?t={token}", bundle.card.serial),
+    };
+    Ok(render(&page))
+}
+
+async fn member_pass(
+    State(state): State<AppState>,
+    AppPath(serial): AppPath<String>,
+    Query(q): Query<MemberQuery>,
+) -> Result<Response, PageError> {
+    let bundle = card_for(&state, &serial, q.t.as_deref()).await?;
+    let filename = format!("card-{}.pkpass", bundle.card.code.as_str());
+    let bytes = signed_pass(&state, bundle).await.map_err(|e| {
+        tracing::error!(error = %e, "signing a member's pass failed");
+        PageError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The pass could not be made right now.",
+        )
+    })?;
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::apple::package::PKPASS_MEDIA_TYPE),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok((headers, bytes).into_response())
+}
+
+/// The member page's address as a QR code (SVG), for a desktop visitor's phone camera.
+async fn member_qr(
+    State(state): State<AppState>,
+    AppPath(serial): AppPath<String>,
+    Query(q): Query<MemberQuery>,
+) -> Result<Response, PageError> {
+    let bundle = card_for(&state, &serial, q.t.as_deref()).await?;
+    let url = crate::passes::member_url(&state.public_url, &bundle.card);
+    let svg = crate::render::qr::qr_svg(&url).map_err(|e| {
+        tracing::error!(error = %e, "drawing a member QR code failed");
+        PageError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The QR code could not be drawn.",
+        )
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        svg,
+    )
+        .into_response())
+}

@@ -1,0 +1,211 @@
+//! Staff sign-in: an API key of the desk or admin role opens a session (12 hours) held in an
+//! HttpOnly, SameSite=Strict cookie (`Secure` when the public URL is https). The sign-in form
+//! itself is protected by a double-submit CSRF cookie; signed-in pages carry the session's
+//! own CSRF token.
+
+use askama::Template;
+use axum::Form;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::TimeDelta;
+use serde::Deserialize;
+
+use super::{PageError, render};
+use crate::http::auth::{
+    SESSION_COOKIE, cookie, key_role, random_token, same_secret, session_of, token_hash,
+};
+use crate::state::AppState;
+use crate::store::{Role, WebSession, now};
+
+/// The double-submit cookie of the sign-in form.
+const SIGNIN_CSRF_COOKIE: &str = "wc_signin_csrf";
+/// How long a staff session lasts.
+const SESSION_HOURS: i64 = 12;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/signin", get(signin_form).post(sign_in))
+        .route("/signout", post(sign_out))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SigninPage<'a> {
+    csrf: &'a str,
+    next: &'a str,
+    error: Option<&'a str>,
+}
+
+/// Only a path on this site: `/desk`, never `//evil.example` or `https://…`.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "",
+    }
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, `Secure` on an https site.
+fn cookie_header(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let text =
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A form's double-submit CSRF token: set as cookie `name` on `response` (the page that
+/// carries the same token in a hidden field), for an hour.
+pub(super) fn set_form_token(state: &AppState, response: &mut Response, name: &str, token: &str) {
+    let set = cookie_header(state, name, token, 3600);
+    response.headers_mut().append(header::SET_COOKIE, set);
+}
+
+/// Whether a posted form's token is the one its cookie `name` holds.
+pub(super) fn form_token_matches(headers: &HeaderMap, name: &str, posted: &str) -> bool {
+    let expected = cookie(headers, name).unwrap_or_default();
+    !expected.is_empty() && same_secret(posted, expected)
+}
+
+async fn signin_form(State(state): State<AppState>, Query(q): Query<Next>) -> Response {
+    let csrf = random_token();
+    let page = SigninPage {
+        csrf: &csrf,
+        next: safe_next(q.next.as_deref()),
+        error: None,
+    };
+    let mut response = render(&page);
+    set_form_token(&state, &mut response, SIGNIN_CSRF_COOKIE, &csrf);
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignIn {
+    key: String,
+    csrf: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SignIn>,
+) -> Result<Response, PageError> {
+    if !form_token_matches(&headers, SIGNIN_CSRF_COOKIE, &form.csrf) {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "This form expired or was not sent from this site. Open the sign-in page again.",
+        ));
+    }
+    let refused = |message: &str| {
+        let page = SigninPage {
+            csrf: &form.csrf,
+            next: safe_next(Some(&form.next)),
+            error: Some(message),
+        };
+        let mut response = render(&page);
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        response
+    };
+    let role = match key_role(&state, form.key.trim()).await {
+        Ok(role) => role,
+        Err(_) => return Ok(refused("That key is not valid.")),
+    };
+    if !matches!(role, Role::Admin | Role::Desk) {
+        let mut response = refused("Only desk and admin keys can sign in here.");
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        return Ok(response);
+    }
+    let token = random_token();
+    let session = WebSession {
+        role,
+        csrf: random_token(),
+        expires_at: now() + TimeDelta::hours(SESSION_HOURS),
+    };
+    state
+        .store
+        .insert_web_session(&token_hash(&token), &session, now())
+        .await?;
+    let home = match role {
+        Role::Admin => "/dashboard",
+        _ => "/desk",
+    };
+    let next = match safe_next(Some(&form.next)) {
+        "" => home,
+        next => next,
+    };
+    let mut response = Redirect::to(next).into_response();
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        cookie_header(&state, SESSION_COOKIE, &token, SESSION_HOURS * 3600),
+    );
+    headers.append(
+        header::SET_COOKIE,
+        cookie_header(&state, SIGNIN_CSRF_COOKIE, "", 0),
+    );
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignOut {
+    csrf: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SignOut>,
+) -> Result<Response, PageError> {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        let hash = token_hash(token);
+        let session = state.store.find_web_session(&hash, now()).await?;
+        if session.is_some_and(|s| !same_secret(&form.csrf, &s.csrf)) {
+            return Err(PageError::new(
+                StatusCode::FORBIDDEN,
+                "This form was not sent from this site.",
+            ));
+        }
+        state.store.delete_web_session(&hash).await?;
+    }
+    let mut response = Redirect::to("/signin").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        cookie_header(&state, SESSION_COOKIE, "", 0),
+    );
+    Ok(response)
+}
+
+/// The signed-in staff member a page needs: one of `roles`, or a redirect to the sign-in
+/// page (no session) or a 403 page (another role).
+pub async fn require(
+    parts: &Parts,
+    state: &AppState,
+    roles: &[Role],
+) -> Result<WebSession, Response> {
+    match session_of(parts, state).await {
+        Ok(Some(session)) if roles.contains(&session.role) => Ok(session),
+        Ok(Some(_)) => Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "Your sign-in does not give access to this page.",
+        )
+        .into_response()),
+        Ok(None) => {
+            let next = parts.uri.path();
+            Err(Redirect::to(&format!("/signin?next={next}")).into_response())
+        }
+        Err(e) => Err(e.into_response()),
+    }
+}

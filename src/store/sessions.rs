@@ -1,0 +1,79 @@
+//! Staff sessions of the HTML pages: created at sign-in with an API key of the desk or admin
+//! role, found by the SHA-256 of the cookie's token, ended at sign-out or expiry.
+
+use chrono::{DateTime, Utc};
+
+use super::tx::args;
+use super::{Role, Store, StoreError, StoreResult, read};
+
+/// A live session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSession {
+    pub role: Role,
+    /// What unsafe requests of this session must carry (`X-CSRF-Token` or a form field).
+    pub csrf: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Starts a session; expired ones are deleted on the way.
+    pub async fn insert_web_session(
+        &self,
+        token_hash: &str,
+        session: &WebSession,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        tx.execute(
+            "DELETE FROM web_sessions WHERE expires_at <= $1",
+            &args![now],
+        )
+        .await?;
+        let sql = "INSERT INTO web_sessions (token_hash, role, csrf, created_at, expires_at) \
+                   VALUES ($1, $2, $3, $4, $5)";
+        let values = args![
+            token_hash,
+            session.role.as_str(),
+            session.csrf.as_str(),
+            now,
+            session.expires_at
+        ];
+        tx.execute(sql, &values).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The session with this token hash, unless it expired.
+    pub async fn find_web_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<WebSession>> {
+        let sql = "SELECT role, csrf, expires_at FROM web_sessions \
+                   WHERE token_hash = $1 AND expires_at > $2";
+        let row: Option<(String, String, DateTime<Utc>)> = read!(self, pool => sqlx::query_as(sql)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(|(role, csrf, expires_at)| {
+            Ok(WebSession {
+                role: Role::parse(&role)
+                    .ok_or_else(|| StoreError::Corrupt(format!("session role `{role}`")))?,
+                csrf,
+                expires_at,
+            })
+        })
+        .transpose()
+    }
+
+    /// Ends a session (sign-out).
+    pub async fn delete_web_session(&self, token_hash: &str) -> StoreResult<()> {
+        self.execute(
+            "DELETE FROM web_sessions WHERE token_hash = $1",
+            &args![token_hash],
+        )
+        .await?;
+        Ok(())
+    }
+}
