@@ -1,5 +1,5 @@
-//! The command line: `serve`, `migrate`, `dev-certs`, `verify`, `import-orders`, `recompute`
-//! and `api-key`.
+//! The command line: `serve`, `migrate`, `dev-certs`, `verify`, `import-orders`, `recompute`,
+//! and `api-key`, `api-keys` and `revoke-api-key`.
 
 mod import_orders;
 
@@ -80,6 +80,14 @@ pub enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Lists the API keys (never their secrets), revoked ones too.
+    ApiKeys,
+    /// Revokes an API key and ends the staff sessions signed in with it. The last admin key
+    /// is kept unless `WALLETCARDS_ADMIN_KEY` is set.
+    RevokeApiKey {
+        /// The key's id: the part of its token before the dot (`key_…`).
+        id: String,
+    },
 }
 
 /// Runs the command line; the binary's `main` only calls this.
@@ -123,8 +131,76 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let key = crate::http::auth::create_api_key(&store, &name, role).await?;
             println!("{key}");
         }
+        Command::ApiKeys => {
+            let store = Store::connect(&settings.database_url(), 1).await?;
+            store.migrate().await?;
+            list_api_keys(&store).await?;
+        }
+        Command::RevokeApiKey { id } => {
+            let store = Store::connect(&settings.database_url(), 1).await?;
+            store.migrate().await?;
+            return revoke_api_key(&store, &settings, &id).await;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn list_api_keys(store: &Store) -> anyhow::Result<()> {
+    println!(
+        "{:<36}  {:<11}  {:<7}  {:<20}  name",
+        "id", "role", "status", "created"
+    );
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.list_api_keys(after.as_deref(), 500).await?;
+        for k in &page.items {
+            let status = if k.revoked_at.is_some() {
+                "revoked"
+            } else {
+                "active"
+            };
+            println!(
+                "{:<36}  {:<11}  {:<7}  {:<20}  {}",
+                k.id.as_str(),
+                k.role.as_str(),
+                status,
+                k.created_at.format("%Y-%m-%d %H:%M:%SZ"),
+                k.name
+            );
+        }
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
+
+async fn revoke_api_key(store: &Store, settings: &Settings, id: &str) -> anyhow::Result<ExitCode> {
+    use crate::store::RevokeError;
+    let Some(key_id) = crate::domain::ids::ApiKeyId::parse(id) else {
+        eprintln!("`{id}` is not an API key id (key_ and 32 hex digits)");
+        return Ok(ExitCode::FAILURE);
+    };
+    match store
+        .revoke_api_key(&key_id, crate::store::now(), settings.admin_key.is_some())
+        .await
+    {
+        Ok(key) => {
+            println!("revoked {} ({}, {})", key.id, key.role.as_str(), key.name);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(RevokeError::NotFound) => {
+            eprintln!("no API key {id}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(RevokeError::LastAdmin) => {
+            eprintln!(
+                "{id} is the last admin key; create another first: walletcards api-key --role admin --name <who>"
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Err(RevokeError::Store(e)) => Err(e.into()),
+    }
 }
 
 fn store_kind(settings: &Settings) -> &'static str {

@@ -9,6 +9,10 @@ mod common;
 #[path = "pages/public.rs"]
 mod public;
 
+/// API keys: created, listed and revoked, over the API and on the command line.
+#[path = "pages/api_keys.rs"]
+mod api_keys;
+
 use common::{Engine, TestApp, id, spawn_app};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};

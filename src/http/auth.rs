@@ -61,7 +61,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Role, ApiError>
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     if let Some(token) = bearer {
-        return key_role(state, token).await;
+        return Ok(key_of(state, token).await?.role);
     }
     let session = session_of(parts, state)
         .await?
@@ -83,11 +83,22 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Role, ApiError>
     Ok(session.role)
 }
 
-/// The role of an API key, or 401.
-pub async fn key_role(state: &AppState, token: &str) -> Result<Role, ApiError> {
+/// Who presented an API key.
+#[derive(Debug, Clone)]
+pub struct KeyHolder {
+    pub role: Role,
+    /// The stored key; `None` for the bootstrap key from `WALLETCARDS_ADMIN_KEY`.
+    pub id: Option<ApiKeyId>,
+}
+
+/// The live key `token` presents, or 401.
+pub async fn key_of(state: &AppState, token: &str) -> Result<KeyHolder, ApiError> {
     if let Some(expected) = &state.env_admin_key_hash {
         if bool::from(Sha256::digest(token.as_bytes()).as_slice().ct_eq(expected)) {
-            return Ok(Role::Admin);
+            return Ok(KeyHolder {
+                role: Role::Admin,
+                id: None,
+            });
         }
     }
     let (id, secret) = token.split_once('.').ok_or_else(ApiError::unauthorized)?;
@@ -99,7 +110,10 @@ pub async fn key_role(state: &AppState, token: &str) -> Result<Role, ApiError> {
     };
     let presented = hex::encode(Sha256::digest(secret.as_bytes()));
     if same_secret(&presented, &record.secret_hash) {
-        Ok(record.role)
+        Ok(KeyHolder {
+            role: record.role,
+            id: Some(record.id),
+        })
     } else {
         Err(ApiError::unauthorized())
     }
@@ -152,6 +166,15 @@ pub fn hash_env_key(key: &str) -> [u8; 32] {
 
 /// Creates a key and returns the token to hand out; only its hash is stored.
 pub async fn create_api_key(store: &Store, name: &str, role: Role) -> Result<String, StoreError> {
+    Ok(new_api_key(store, name, role).await?.1)
+}
+
+/// Creates a key: the stored record and the token to hand out (shown once).
+pub async fn new_api_key(
+    store: &Store,
+    name: &str,
+    role: Role,
+) -> Result<(ApiKeyRecord, String), StoreError> {
     let secret = random_token();
     let record = ApiKeyRecord {
         id: ApiKeyId::generate(),
@@ -159,7 +182,9 @@ pub async fn create_api_key(store: &Store, name: &str, role: Role) -> Result<Str
         role,
         secret_hash: hex::encode(Sha256::digest(secret.as_bytes())),
         created_at: now(),
+        revoked_at: None,
     };
     store.insert_api_key(&record).await?;
-    Ok(format!("{}.{secret}", record.id))
+    let token = format!("{}.{secret}", record.id);
+    Ok((record, token))
 }

@@ -33,7 +33,7 @@ mod tests {
     ];
 
     /// The sources that register routes, with the prefix each router is served under.
-    const ROUTERS: [(&str, &str, &str); 16] = [
+    const ROUTERS: [(&str, &str, &str); 17] = [
         ("api/mod.rs", "/api/v1", include_str!("api/mod.rs")),
         (
             "api/programs.rs",
@@ -61,6 +61,7 @@ mod tests {
         ("google.rs", "", include_str!("google.rs")),
         ("api/outbox.rs", "/api/v1", include_str!("api/outbox.rs")),
         ("api/invites.rs", "/api/v1", include_str!("api/invites.rs")),
+        ("api/keys.rs", "/api/v1", include_str!("api/keys.rs")),
         (
             "api/analytics.rs",
             "/api/v1",

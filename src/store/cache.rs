@@ -22,6 +22,8 @@ pub(super) struct Cache {
     /// Moves on every change of a program, so a read that began before it is not kept.
     programs_generation: AtomicU64,
     api_keys: Mutex<HashMap<String, (Instant, ApiKeyRecord)>>,
+    /// Moves on every revocation, so a key read before it is not kept.
+    api_keys_generation: AtomicU64,
 }
 
 fn fresh(at: Instant) -> bool {
@@ -53,19 +55,31 @@ impl Cache {
         *guard = None;
     }
 
-    pub(super) fn api_key(&self, id: &str) -> Option<ApiKeyRecord> {
+    /// The cached live key, or the generation to hand back with a fresh read.
+    pub(super) fn api_key(&self, id: &str) -> Result<ApiKeyRecord, u64> {
         let guard = self.api_keys.lock().unwrap_or_else(|e| e.into_inner());
         guard
             .get(id)
             .filter(|(at, _)| fresh(*at))
             .map(|(_, k)| k.clone())
+            .ok_or_else(|| self.api_keys_generation.load(Ordering::SeqCst))
     }
 
-    pub(super) fn set_api_key(&self, key: ApiKeyRecord) {
+    /// Keeps `key` read at `generation` unless a key was revoked since.
+    pub(super) fn set_api_key(&self, key: ApiKeyRecord, generation: u64) {
         let mut guard = self.api_keys.lock().unwrap_or_else(|e| e.into_inner());
+        if self.api_keys_generation.load(Ordering::SeqCst) != generation {
+            return;
+        }
         if guard.len() >= MAX_KEYS {
             guard.clear();
         }
         guard.insert(key.id.as_str().to_owned(), (Instant::now(), key));
+    }
+
+    pub(super) fn forget_api_key(&self, id: &str) {
+        let mut guard = self.api_keys.lock().unwrap_or_else(|e| e.into_inner());
+        self.api_keys_generation.fetch_add(1, Ordering::SeqCst);
+        guard.remove(id);
     }
 }

@@ -37,7 +37,7 @@ pub use analytics::{
     GoogleEvents, Installs, OrderExport, OrderTotals, Point, ProgramAnalytics, PushCounts, Rewards,
     TierCount,
 };
-pub use api_keys::{ApiKeyRecord, Role};
+pub use api_keys::{ApiKeyRecord, RevokeError, Role};
 pub use cards::CardBundle;
 pub use devices::{DeviceLog, DeviceRecord, NewRegistration, Registered};
 pub use invites::NewEnrollment;

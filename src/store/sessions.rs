@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::tx::args;
 use super::{Role, Store, StoreError, StoreResult, read};
+use crate::domain::ids::ApiKeyId;
 
 /// A live session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +14,9 @@ pub struct WebSession {
     /// What unsafe requests of this session must carry (`X-CSRF-Token` or a form field).
     pub csrf: String,
     pub expires_at: DateTime<Utc>,
+    /// The key the session was opened with (`None`: the bootstrap key from the settings);
+    /// revoking it ends the session.
+    pub api_key_id: Option<ApiKeyId>,
 }
 
 impl Store {
@@ -29,14 +33,16 @@ impl Store {
             &args![now],
         )
         .await?;
-        let sql = "INSERT INTO web_sessions (token_hash, role, csrf, created_at, expires_at) \
-                   VALUES ($1, $2, $3, $4, $5)";
+        let sql = "INSERT INTO web_sessions \
+                   (token_hash, role, csrf, created_at, expires_at, api_key_id) \
+                   VALUES ($1, $2, $3, $4, $5, $6)";
         let values = args![
             token_hash,
             session.role.as_str(),
             session.csrf.as_str(),
             now,
-            session.expires_at
+            session.expires_at,
+            session.api_key_id.as_ref().map(ApiKeyId::as_str)
         ];
         tx.execute(sql, &values).await?;
         tx.commit().await?;
@@ -49,19 +55,21 @@ impl Store {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<WebSession>> {
-        let sql = "SELECT role, csrf, expires_at FROM web_sessions \
+        let sql = "SELECT role, csrf, expires_at, api_key_id FROM web_sessions \
                    WHERE token_hash = $1 AND expires_at > $2";
-        let row: Option<(String, String, DateTime<Utc>)> = read!(self, pool => sqlx::query_as(sql)
+        type Row = (String, String, DateTime<Utc>, Option<String>);
+        let row: Option<Row> = read!(self, pool => sqlx::query_as(sql)
             .bind(token_hash)
             .bind(now)
             .fetch_optional(pool)
             .await)?;
-        row.map(|(role, csrf, expires_at)| {
+        row.map(|(role, csrf, expires_at, key)| {
             Ok(WebSession {
                 role: Role::parse(&role)
                     .ok_or_else(|| StoreError::Corrupt(format!("session role `{role}`")))?,
                 csrf,
                 expires_at,
+                api_key_id: key.map(ApiKeyId::from_db),
             })
         })
         .transpose()

@@ -5,6 +5,7 @@ pub mod analytics;
 mod cards;
 mod device_logs;
 mod invites;
+mod keys;
 mod orders;
 mod outbox;
 mod programs;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .merge(device_logs::router())
         .merge(invites::router())
         .merge(analytics::router())
+        .merge(keys::router())
 }
 
 /// `?limit=&after=` of every list.

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::{PageError, render};
 use crate::http::auth::{
-    SESSION_COOKIE, cookie, key_role, random_token, same_secret, session_of, token_hash,
+    SESSION_COOKIE, cookie, key_of, random_token, same_secret, session_of, token_hash,
 };
 use crate::state::AppState;
 use crate::store::{Role, WebSession, now};
@@ -119,10 +119,11 @@ async fn sign_in(
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         response
     };
-    let role = match key_role(&state, form.key.trim()).await {
-        Ok(role) => role,
+    let key = match key_of(&state, form.key.trim()).await {
+        Ok(key) => key,
         Err(_) => return Ok(refused("That key is not valid.")),
     };
+    let role = key.role;
     if !matches!(role, Role::Admin | Role::Desk) {
         let mut response = refused("Only desk and admin keys can sign in here.");
         *response.status_mut() = StatusCode::FORBIDDEN;
@@ -133,6 +134,7 @@ async fn sign_in(
         role,
         csrf: random_token(),
         expires_at: now() + TimeDelta::hours(SESSION_HOURS),
+        api_key_id: key.id,
     };
     state
         .store
