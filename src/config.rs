@@ -179,6 +179,9 @@ pub struct OutboxSettings {
     pub batch: u32,
     /// Longest sleep without a wake-up (a fallback for missed signals).
     pub poll_ms: u64,
+    /// Delivered rows older than this many days are deleted (the push figures of analytics
+    /// reach back this far); 0 keeps them for ever. Dead letters stay until retried.
+    pub keep_done_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -255,6 +258,7 @@ const DEFAULTS: Defaults = Defaults {
         concurrency: 256,
         batch: 500,
         poll_ms: 10_000,
+        keep_done_days: 400,
     },
     google: GoogleDefaults {
         api_url: GOOGLE_API_URL,

@@ -36,6 +36,8 @@ pub struct Application {
     /// Whether this process runs the outbox dispatchers.
     dispatch: bool,
     outbox: crate::jobs::outbox::Policy,
+    /// Days delivered outbox rows are kept (0: for ever).
+    keep_done_days: u32,
     database_url: String,
     max_body_bytes: usize,
     /// The bootstrap admin key created at this start, if one was (shown once).
@@ -112,6 +114,7 @@ impl Application {
             apns,
             dispatch: settings.outbox.dispatch,
             outbox: (&settings.outbox).into(),
+            keep_done_days: settings.outbox.keep_done_days,
             database_url: settings.database_url(),
             max_body_bytes: settings.max_body_bytes,
             created_admin_key,
@@ -166,6 +169,13 @@ impl Application {
                 known_classes: Default::default(),
             };
             workers.push(tokio::spawn(Arc::new(dispatcher).run(shutdown.clone())));
+        }
+        if self.dispatch {
+            workers.push(tokio::spawn(crate::jobs::housekeeping::run(
+                self.state.store.clone(),
+                self.keep_done_days,
+                shutdown.clone(),
+            )));
         }
         if self.dispatch && self.state.store.engine() == crate::store::Engine::Postgres {
             workers.push(tokio::spawn(crate::jobs::outbox::listen(

@@ -1,8 +1,8 @@
 //! The Apple dispatcher over the real outbox, on SQLite and PostgreSQL, with a scripted
 //! APNs (what the wire-level fake answers is tested in the APNs client's own tests): one push
 //! per device for all its changes, 410 prunes, retries back off and end, dead letters come back
-//! through the admin API, a dead dispatcher's lease runs out, and two dispatchers never
-//! deliver one row twice.
+//! through the admin API, a dead dispatcher's lease runs out, two dispatchers never deliver one
+//! row twice, and housekeeping deletes old delivered rows only.
 
 mod common;
 
@@ -14,6 +14,7 @@ use chrono::TimeDelta;
 use common::{Engine, TestApp, id, spawn_app};
 use reqwest::StatusCode;
 use serde_json::json;
+use walletcards::jobs::housekeeping::run_once;
 use walletcards::jobs::outbox::{KIND, Policy, PushResult, Pusher, drain};
 use walletcards::metrics::Metrics;
 use walletcards::store::{Store, now};
@@ -320,7 +321,74 @@ async fn two_dispatchers_never_deliver_a_row_twice(engine: Engine) {
     other.close().await;
 }
 
+async fn old_deliveries_are_trimmed_but_dead_letters_and_pending_rows_stay(engine: Engine) {
+    let mut s = setup(engine).await;
+    s.order().await;
+    let apns = Arc::new(ScriptedApns::default());
+    apns.answer("token-2", [PushResult::BadDeviceToken]);
+    s.drain_until_settled(&apns, &fast()).await;
+    s.order().await;
+    let states = |rows: Vec<(String, String, i32)>| {
+        let mut states: Vec<String> = rows.into_iter().map(|(_, state, _)| state).collect();
+        states.sort();
+        states
+    };
+    let before = states(s.rows().await);
+    assert_eq!(
+        before,
+        ["dead", "done", "done", "pending", "pending", "pending"],
+        "a delivered order, a dead letter and a queued order"
+    );
+
+    let keep = 400;
+    let trimmed = |days_later: i64| {
+        let store = s.store.clone();
+        async move {
+            run_once(&store, now() + TimeDelta::days(days_later), keep)
+                .await
+                .expect("housekeeping")
+        }
+    };
+    assert_eq!(trimmed(keep as i64 - 1).await.deliveries, 0);
+    assert_eq!(states(s.rows().await), before, "nothing is old enough yet");
+    assert_eq!(
+        run_once(&s.store, now() + TimeDelta::days(10_000), 0)
+            .await
+            .expect("housekeeping")
+            .deliveries,
+        0,
+        "0 keeps deliveries for ever"
+    );
+    assert_eq!(trimmed(keep as i64 + 1).await.deliveries, 2);
+    assert_eq!(
+        states(s.rows().await),
+        ["dead", "pending", "pending", "pending"],
+        "dead letters wait for an admin, queued rows for delivery"
+    );
+
+    let object = "3388000000022222222.card";
+    let store = &s.store;
+    store
+        .record_google_notification(object, now() - TimeDelta::hours(30))
+        .await
+        .expect("old notification");
+    store
+        .record_google_notification("3388000000022222222.other", now() - TimeDelta::hours(2))
+        .await
+        .expect("recent notification");
+    assert_eq!(trimmed(0).await.notifications, 1);
+    let since = now() - TimeDelta::days(3);
+    assert_eq!(
+        store
+            .google_notifications_since(object, since)
+            .await
+            .expect("count"),
+        0
+    );
+}
+
 on_both_engines!(
+    old_deliveries_are_trimmed_but_dead_letters_and_pending_rows_stay,
     one_push_per_device_for_all_its_changes,
     an_unregistered_token_loses_its_registrations,
     failures_back_off_then_deliver_once,

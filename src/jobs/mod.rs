@@ -1,6 +1,7 @@
-//! Background work of `serve`: the scheduled recompute of time-based balance changes,
-//! and the outbox dispatchers that deliver card changes to the wallets.
+//! Background work of `serve`: the scheduled recompute of time-based balance changes, the
+//! outbox dispatchers that deliver card changes to the wallets, and housekeeping.
 
 pub mod google;
+pub mod housekeeping;
 pub mod outbox;
 pub mod recompute;

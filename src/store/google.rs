@@ -62,6 +62,13 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets notifications sent before `before` to objects that were not notified since
+    /// (the others are pruned as they are notified); returns how many.
+    pub async fn prune_google_notifications(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let sql = "DELETE FROM google_notifications WHERE sent_at <= $1";
+        self.execute(sql, &args![before]).await
+    }
+
     /// The content hash of `program_id`'s class as last accepted by Google.
     pub async fn google_class_hash(&self, program_id: &str) -> StoreResult<Option<String>> {
         let sql = "SELECT content_hash FROM google_classes WHERE program_id = $1";

@@ -229,6 +229,18 @@ impl Store {
         })
     }
 
+    /// Deletes up to `batch` delivered rows queued before `before`; returns how many. Small
+    /// batches keep each statement's locks short beside live bookings.
+    pub async fn prune_done_deliveries(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> StoreResult<u64> {
+        let sql = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox \
+                   WHERE created_at < $1 AND state = 'done' LIMIT $2)";
+        self.execute(sql, &args![before, i64::from(batch)]).await
+    }
+
     /// Dead letters, oldest first, after id `after`.
     pub async fn dead_letters(&self, after: i64, limit: u32) -> StoreResult<Page<DeadLetter>> {
         let sql = "SELECT id, kind, card_id, card_version, target, attempts, last_error, created_at, updated_at \
