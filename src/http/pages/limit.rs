@@ -1,5 +1,6 @@
 //! A per-address request limit on the public pages (enrollment, member pages): a token bucket
-//! per client IP, `WALLETCARDS_PUBLIC_REQUESTS_PER_MINUTE` with bursts of as many. Past it
+//! per client (an IPv4 address, an IPv6 /64 network),
+//! `WALLETCARDS_PUBLIC_REQUESTS_PER_MINUTE` with bursts of as many. Past it
 //! the answer is 429 with `Retry-After`. Invite tokens and card tokens are unguessable anyway;
 //! this keeps a script from hammering the forms and the pass signing behind them. Behind load
 //! balancers (`WALLETCARDS_TRUSTED_PROXIES`) the client is the nearest address in
@@ -19,22 +20,29 @@ use axum::response::{IntoResponse, Response};
 use super::PageError;
 use crate::state::AppState;
 
-/// Buckets kept before idle ones are dropped.
-const MAX_TRACKED: usize = 10_000;
+/// Buckets tracked at most. Reaching it trims the map to [`KEEP_AFTER_TRIM`] of it, so a
+/// flood from many addresses costs one pass over the map per quarter of it, not one per request.
+const MAX_TRACKED: usize = 50_000;
 
 #[derive(Debug)]
 pub struct PublicLimit {
     per_minute: f64,
     buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
     trusted: Vec<ipnet::IpNet>,
+    max_tracked: usize,
 }
 
 impl PublicLimit {
     pub fn new(per_minute: u32, trusted_proxies: Vec<ipnet::IpNet>) -> Self {
+        Self::tracking(per_minute, trusted_proxies, MAX_TRACKED)
+    }
+
+    fn tracking(per_minute: u32, trusted: Vec<ipnet::IpNet>, max_tracked: usize) -> Self {
         PublicLimit {
             per_minute: f64::from(per_minute.max(1)),
             buckets: Mutex::new(HashMap::new()),
-            trusted: trusted_proxies,
+            trusted,
+            max_tracked: max_tracked.max(4),
         }
     }
 
@@ -63,13 +71,10 @@ impl PublicLimit {
     /// Takes a request of `ip` from its bucket; `Some(wait)` when it is empty.
     pub fn check(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
         let rate = self.per_minute / 60.0;
+        let ip = bucket_key(ip);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_TRACKED {
-            // Full buckets are the same as no bucket: forget them.
-            let full = self.per_minute;
-            buckets.retain(|_, (tokens, at)| {
-                *tokens + now.duration_since(*at).as_secs_f64() * rate < full
-            });
+        if buckets.len() >= self.max_tracked && !buckets.contains_key(&ip) {
+            self.trim(&mut buckets, now);
         }
         let (tokens, at) = buckets.entry(ip).or_insert((self.per_minute, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(self.per_minute);
@@ -80,6 +85,49 @@ impl PublicLimit {
         } else {
             Some(Duration::from_secs_f64((1.0 - *tokens) / rate))
         }
+    }
+
+    /// Buckets tracked now.
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.buckets.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Drops the buckets that have refilled (the same as none), then, if still more than
+    /// three quarters of the cap are left, the fullest ones: forgetting a bucket gives its
+    /// address a full one again, so the addresses that gain least from it go first, and those
+    /// the limit is holding back stay held.
+    fn trim(&self, buckets: &mut HashMap<IpAddr, (f64, Instant)>, now: Instant) {
+        let rate = self.per_minute / 60.0;
+        let level = |(tokens, at): &(f64, Instant)| {
+            (tokens + now.duration_since(*at).as_secs_f64() * rate).min(self.per_minute)
+        };
+        buckets.retain(|_, bucket| level(bucket) < self.per_minute);
+        let keep = self.max_tracked * 3 / 4;
+        if buckets.len() <= keep {
+            return;
+        }
+        let mut levels: Vec<(f64, IpAddr)> =
+            buckets.iter().map(|(ip, b)| (level(b), *ip)).collect();
+        let drop = levels.len() - keep;
+        levels.select_nth_unstable_by(drop - 1, |a, b| b.0.total_cmp(&a.0));
+        for (_, ip) in &levels[..drop] {
+            buckets.remove(ip);
+        }
+    }
+}
+
+/// What a bucket is kept for: an IPv4 address, or the /64 network of an IPv6 one (a single
+/// host commonly holds a whole /64, so per-address IPv6 buckets would not limit it at all).
+fn bucket_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !u128::from(u64::MAX),
+            )),
+        },
     }
 }
 
@@ -131,6 +179,49 @@ mod tests {
             None,
             "one per second"
         );
+    }
+
+    #[test]
+    fn an_ipv6_host_is_limited_by_its_64_network() {
+        let limit = PublicLimit::new(2, Vec::new());
+        let at = Instant::now();
+        let host = |last: u16| IpAddr::from([0x2001, 0xdb8, 0, 1, 0, 0, 0, last]);
+        assert_eq!(limit.check(host(1), at), None);
+        assert_eq!(limit.check(host(2), at), None);
+        assert!(
+            limit.check(host(3), at).is_some(),
+            "another address of the same /64 shares the bucket"
+        );
+        let next_net = IpAddr::from([0x2001, 0xdb8, 0, 2, 0, 0, 0, 1]);
+        assert_eq!(limit.check(next_net, at), None);
+        let v4 = IpAddr::from([192, 0, 2, 1]);
+        let mapped = IpAddr::from(std::net::Ipv4Addr::new(192, 0, 2, 1).to_ipv6_mapped());
+        assert_eq!(limit.check(v4, at), None);
+        assert_eq!(limit.check(v4, at), None);
+        assert!(
+            limit.check(mapped, at).is_some(),
+            "an IPv4-mapped address is its IPv4 one"
+        );
+    }
+
+    #[test]
+    fn a_flood_from_many_addresses_stays_bounded_and_keeps_holding_the_abuser() {
+        let limit = PublicLimit::tracking(60, Vec::new(), 100);
+        let at = Instant::now();
+        let abuser = IpAddr::from([203, 0, 113, 66]);
+        while limit.check(abuser, at).is_none() {}
+        for i in 0..10_000u32 {
+            let ip = IpAddr::from((0x0a00_0000 + i).to_be_bytes());
+            assert_eq!(limit.check(ip, at), None, "a first request passes");
+            assert!(limit.tracked() <= 100, "at most the cap is tracked");
+        }
+        assert!(
+            limit.check(abuser, at).is_some(),
+            "the drained bucket was not the one forgotten"
+        );
+        let later = at + Duration::from_secs(120);
+        limit.check(IpAddr::from([198, 51, 100, 1]), later);
+        assert!(limit.tracked() <= 100);
     }
 
     #[test]
