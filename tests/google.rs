@@ -80,6 +80,8 @@ fn class(suffix: &str, program_name: &str) -> LoyaltyClass {
         hero_image: None,
         account_id_label: Some("Member ID".into()),
         account_name_label: None,
+        localized_account_id_label: None,
+        localized_account_name_label: None,
         rewards_tier_label: Some("Tier".into()),
         rewards_tier: Some("Gold".into()),
         callback_options: None,
@@ -110,6 +112,8 @@ fn object(suffix: &str, class_suffix: &str) -> LoyaltyObject {
                 id: "next_tier".into(),
                 header: "Next tier".into(),
                 body: "EUR 4,500 more".into(),
+                localized_header: None,
+                localized_body: None,
             }]),
             ..Default::default()
         },
@@ -120,6 +124,7 @@ fn object(suffix: &str, class_suffix: &str) -> LoyaltyObject {
 fn points(label: &str, balance: Balance) -> LoyaltyPoints {
     LoyaltyPoints {
         label: Some(label.into()),
+        localized_label: None,
         balance,
     }
 }

@@ -120,6 +120,15 @@ async fn a_card_gets_its_class_and_object_then_follows_orders_to_revocation(engi
     assert_eq!(object["barcode"]["type"], "QR_CODE");
     assert_eq!(object["barcode"]["alternateText"], card["code"]);
     assert_eq!(points(&object).0, json!({"string": "0/2"}));
+    assert_eq!(
+        object["loyaltyPoints"]["localizedLabel"]["translatedValues"],
+        json!([{"language": "ru", "value": "Штампы"}, {"language": "zh-Hans", "value": "印章"}]),
+        "a phone in Russian or Chinese shows the design's words"
+    );
+    assert_eq!(
+        class["localizedAccountNameLabel"]["translatedValues"][0],
+        json!({"language": "ru", "value": "Участник"})
+    );
     let member_page = object["linksModuleData"]["uris"][0]["uri"]
         .as_str()
         .expect("a link to the member page");

@@ -177,6 +177,12 @@ impl Design {
     }
 }
 
+impl crate::domain::i18n::Words for Design {
+    fn word(&self, lang: Lang, english: &str) -> Option<&str> {
+        self.translate(lang, english)
+    }
+}
+
 fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
     let len = std::fs::metadata(path)?.len();
     if len > MAX_FILE_BYTES {

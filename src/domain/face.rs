@@ -57,6 +57,14 @@ impl FaceValue {
         }
     }
 
+    /// The text in `lang`, a phrase in the design's words.
+    pub fn text_with(&self, lang: Lang, words: &dyn i18n::Words) -> String {
+        match self {
+            FaceValue::Phrase(p) => words.say(lang, p).to_owned(),
+            other => other.text(lang),
+        }
+    }
+
     /// Whether the text differs by language and so needs per-pass translations.
     pub fn is_localized_sentence(&self) -> bool {
         matches!(

@@ -33,6 +33,23 @@ impl Lang {
     }
 }
 
+/// A design's words (labels and phrases such as "Suspended") in each language, keyed by
+/// their English text; `()` is a design that has none.
+pub trait Words {
+    fn word(&self, lang: Lang, english: &str) -> Option<&str>;
+
+    /// `english` in `lang`, or as it is when there is no translation.
+    fn say<'a>(&'a self, lang: Lang, english: &'a str) -> &'a str {
+        self.word(lang, english).unwrap_or(english)
+    }
+}
+
+impl Words for () {
+    fn word(&self, _: Lang, _: &str) -> Option<&str> {
+        None
+    }
+}
+
 /// Groups digits the way each language writes them: 39,000 / 39 000 / 39,000.
 pub fn number(lang: Lang, whole: u64) -> String {
     let sep = if lang == Lang::Ru { '\u{a0}' } else { ',' };

@@ -10,15 +10,21 @@
 //!   at most 10, ids without dots.
 //! - `linksModuleData`: the member page, when there is one.
 //! - `state`: a revoked card is `INACTIVE` (Google moves it to "Expired passes").
+//!
+//! Every text is English with its Russian and Simplified Chinese translations beside it
+//! (`localized*` fields), in the design's words, the same as the Apple pass: Google shows the
+//! phone's language. A translation equal to the English text is left out.
 
 use super::model::{
-    Balance, Barcode, CallbackOptions, Image, ImageUri, LinkUri, LinksModule, LoyaltyClass,
-    LoyaltyPoints, ObjectFields, ObjectState, ResourceId, ReviewStatus, TextModule,
+    Balance, Barcode, CallbackOptions, Image, ImageUri, LinkUri, LinksModule, LocalizedString,
+    LoyaltyClass, LoyaltyPoints, ObjectFields, ObjectState, ResourceId, ReviewStatus, TextModule,
+    TranslatedString,
 };
 use crate::domain::codes::CardCode;
 use crate::domain::face::{CardFace, FaceField, FaceValue};
-use crate::domain::i18n::Lang;
+use crate::domain::i18n::{Lang, Words};
 use crate::domain::model::{CardStatus, Program};
+use crate::passes::MEMBER_PAGE_LABEL;
 
 /// Keys of the field shown as the second figure, in order of preference.
 const SECOND_FIGURE: [&str; 2] = ["rewards", "spend"];
@@ -28,6 +34,9 @@ const NOT_A_MODULE: [&str; 2] = ["card_code", "member"];
 const MAX_TEXT_MODULES: usize = 10;
 /// A `loyaltyPoints` label longer than this is cut by Google.
 const MAX_LABEL: usize = 9;
+/// The class's labels of the card code and the holder's name (words of the designs).
+const CARD_CODE_LABEL: &str = "Card code";
+const MEMBER_LABEL: &str = "Member";
 
 /// What the object shows besides the face.
 pub struct ObjectInput<'a> {
@@ -37,7 +46,37 @@ pub struct ObjectInput<'a> {
     pub member_url: Option<&'a str>,
     /// The hero image (a stamp card's stamp grid, see `render::stamps`).
     pub hero_image_url: Option<&'a str>,
-    pub lang: Lang,
+    /// The design's labels and phrases in each language.
+    pub words: &'a dyn Words,
+}
+
+/// `in_lang(Lang::En)` as the default value, with every other language that says it
+/// differently (tagged `ru`, `zh-Hans`: BCP 47 as Google asks); `None` when none does.
+fn localized(in_lang: impl Fn(Lang) -> String) -> Option<LocalizedString> {
+    let english = in_lang(Lang::En);
+    let translated_values: Vec<TranslatedString> = Lang::ALL
+        .into_iter()
+        .filter(|l| *l != Lang::En)
+        .filter_map(|l| {
+            let value = in_lang(l);
+            (value != english).then(|| TranslatedString {
+                language: l.tag().to_owned(),
+                value,
+            })
+        })
+        .collect();
+    (!translated_values.is_empty()).then(|| LocalizedString {
+        default_value: TranslatedString {
+            language: Lang::En.tag().to_owned(),
+            value: english,
+        },
+        translated_values,
+    })
+}
+
+/// A design's word in every language.
+fn localized_word(words: &dyn Words, english: &str) -> Option<LocalizedString> {
+    localized(|l| words.say(l, english).to_owned())
 }
 
 /// The object's content for `face`.
@@ -58,14 +97,16 @@ pub fn object_fields(face: &CardFace, input: &ObjectInput<'_>) -> ObjectFields {
         .map(|f| TextModule {
             id: f.key.replace('.', "_"),
             header: f.label.to_owned(),
-            body: f.value.text(input.lang),
+            body: f.value.text_with(Lang::En, input.words),
+            localized_header: localized_word(input.words, f.label),
+            localized_body: localized(|l| f.value.text_with(l, input.words)),
         })
         .collect();
     ObjectFields {
         account_id: Some(input.code.display()),
         account_name: Some(input.holder_name.to_owned()),
-        loyalty_points: primary.map(|f| points(f, input.lang)),
-        secondary_loyalty_points: second.map(|f| points(f, input.lang)),
+        loyalty_points: primary.map(|f| points(f, input.words)),
+        secondary_loyalty_points: second.map(|f| points(f, input.words)),
         barcode: Some(Barcode {
             kind: "QR_CODE".into(),
             value: input.code.as_str().to_owned(),
@@ -81,7 +122,8 @@ pub fn object_fields(face: &CardFace, input: &ObjectInput<'_>) -> ObjectFields {
         links_module_data: input.member_url.map(|uri| LinksModule {
             uris: vec![LinkUri {
                 uri: uri.to_owned(),
-                description: Some("Your card".into()),
+                description: Some(MEMBER_PAGE_LABEL.into()),
+                localized_description: localized_word(input.words, MEMBER_PAGE_LABEL),
                 id: Some("member_page".into()),
             }],
         }),
@@ -107,6 +149,7 @@ pub fn loyalty_class(
     issuer_name: &str,
     logo_url: &str,
     callback_url: Option<&str>,
+    words: &dyn Words,
 ) -> LoyaltyClass {
     LoyaltyClass {
         id,
@@ -125,8 +168,10 @@ pub fn loyalty_class(
         review_status: Some(ReviewStatus::UnderReview),
         hex_background_color: program.branding.background_color.map(|c| c.hex()),
         hero_image: None,
-        account_id_label: Some("Card code".into()),
-        account_name_label: Some("Member".into()),
+        account_id_label: Some(CARD_CODE_LABEL.into()),
+        account_name_label: Some(MEMBER_LABEL.into()),
+        localized_account_id_label: localized_word(words, CARD_CODE_LABEL),
+        localized_account_name_label: localized_word(words, MEMBER_LABEL),
         rewards_tier_label: None,
         rewards_tier: None,
         callback_options: callback_url.map(|url| CallbackOptions {
@@ -136,7 +181,8 @@ pub fn loyalty_class(
     }
 }
 
-fn points(field: &FaceField, lang: Lang) -> LoyaltyPoints {
+fn points(field: &FaceField, words: &dyn Words) -> LoyaltyPoints {
+    let lang = Lang::En;
     let balance = match &field.value {
         FaceValue::Money(m) => Balance::Money((*m).into()),
         FaceValue::Count(n) => {
@@ -146,8 +192,10 @@ fn points(field: &FaceField, lang: Lang) -> LoyaltyPoints {
         FaceValue::Stamps { on_card, required } => Balance::String(format!("{on_card}/{required}")),
         other => Balance::String(other.text(lang)),
     };
+    let cut = |label: &str| label.chars().take(MAX_LABEL).collect::<String>();
     LoyaltyPoints {
-        label: Some(field.label.chars().take(MAX_LABEL).collect()),
+        label: Some(cut(field.label)),
+        localized_label: localized(|l| cut(words.say(l, field.label))),
         balance,
     }
 }
@@ -197,9 +245,107 @@ mod tests {
             holder_name: "Anna Petrova",
             member_url: Some("https://cards.example/m/abc"),
             hero_image_url: None,
-            lang: Lang::En,
+            words: &*design(),
         };
         serde_json::to_value(object_fields(&face, &input)).expect("JSON")
+    }
+
+    /// The shipped default design, with its English, Russian and Chinese words.
+    fn design() -> std::sync::Arc<crate::apple::template::Design> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/pass_templates");
+        let designs = crate::apple::template::Designs::load(std::path::Path::new(dir));
+        designs
+            .expect("designs")
+            .get("default")
+            .expect("the default design")
+    }
+
+    /// `{language: value}` of a localized string's translations.
+    fn translations(v: &serde_json::Value) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        for t in v["translatedValues"].as_array().into_iter().flatten() {
+            let language = t["language"].as_str().expect("language").to_owned();
+            out.insert(language, t["value"].clone());
+        }
+        serde_json::Value::Object(out)
+    }
+
+    #[test]
+    fn every_text_carries_its_russian_and_chinese_words_and_the_same_text_is_not_repeated() {
+        let p = program(
+            Kind::Cashback,
+            json!({"percent_bps": 300, "min_order_minor": 0}),
+        );
+        let balance = Shown::Cashback(CashbackBalance {
+            cashback_minor: 12_550,
+            last_credit_minor: Some(123_456),
+            last_credit_at: None,
+            next_expiry_at: None,
+            next_expiry_minor: None,
+        });
+        let v = fields(&p, &balance, CardStatus::Suspended);
+        let module = |id: &str| {
+            let modules = v["textModulesData"].as_array().expect("modules");
+            let found = modules.iter().find(|m| m["id"] == id);
+            found
+                .cloned()
+                .unwrap_or_else(|| panic!("no module {id}: {v}"))
+        };
+        let status = module("status");
+        assert_eq!(status["body"], "Suspended");
+        assert_eq!(
+            status["localizedBody"]["defaultValue"],
+            json!({"language": "en", "value": "Suspended"})
+        );
+        assert_eq!(
+            translations(&status["localizedBody"]),
+            json!({"ru": "Приостановлена", "zh-Hans": "已暂停"})
+        );
+        let company = module("company");
+        assert_eq!(
+            translations(&company["localizedHeader"]),
+            json!({"ru": "Компания", "zh-Hans": "公司"})
+        );
+        assert!(
+            company.get("localizedBody").is_none(),
+            "a name is the same in every language: {company}"
+        );
+        let credit = module("last_credit");
+        assert_eq!(credit["body"], "1,234.56\u{a0}EUR");
+        assert_eq!(
+            translations(&credit["localizedBody"]),
+            json!({"ru": "1\u{a0}234,56\u{a0}EUR"}),
+            "Chinese writes the amount as English does"
+        );
+        assert_eq!(
+            translations(&v["loyaltyPoints"]["localizedLabel"]),
+            json!({"ru": "Кешбэк", "zh-Hans": "返现"})
+        );
+        let link = &v["linksModuleData"]["uris"][0];
+        assert_eq!(link["description"], "Your card online");
+        assert_eq!(
+            translations(&link["localizedDescription"])["ru"],
+            "Ваша карта онлайн"
+        );
+
+        let id = ResourceId::parse("3388000000012345678.prg_test").expect("an id");
+        let class = loyalty_class(&p, id, "Acme Supply", "https://x/l.png", None, &*design());
+        let class = serde_json::to_value(&class).expect("JSON");
+        assert_eq!(
+            translations(&class["localizedAccountNameLabel"])["ru"],
+            "Участник"
+        );
+        assert_eq!(
+            translations(&class["localizedAccountIdLabel"])["ru"],
+            "Код карты"
+        );
+        let id = ResourceId::parse("3388000000012345678.prg_test").expect("an id");
+        let bare = loyalty_class(&p, id, "Acme Supply", "https://x/l.png", None, &());
+        let bare = serde_json::to_value(&bare).expect("JSON");
+        assert!(
+            bare.get("localizedAccountNameLabel").is_none(),
+            "no words, no translations"
+        );
     }
 
     #[test]
@@ -216,9 +362,10 @@ mod tests {
             next_expiry_minor: None,
         });
         let v = fields(&p, &balance, CardStatus::Active);
+        assert_eq!(v["loyaltyPoints"]["label"], "Cashback");
         assert_eq!(
-            v["loyaltyPoints"],
-            json!({"label": "Cashback", "balance": {"money": {"micros": "125500000", "currencyCode": "EUR"}}})
+            v["loyaltyPoints"]["balance"],
+            json!({"money": {"micros": "125500000", "currencyCode": "EUR"}})
         );
         assert!(v.get("secondaryLoyaltyPoints").is_none());
         assert_eq!(v["barcode"]["type"], "QR_CODE");
@@ -252,14 +399,10 @@ mod tests {
             rewards_available: 1,
         });
         let v = fields(&p, &balance, CardStatus::Active);
-        assert_eq!(
-            v["loyaltyPoints"],
-            json!({"label": "Stamps", "balance": {"string": "7/10"}})
-        );
-        assert_eq!(
-            v["secondaryLoyaltyPoints"],
-            json!({"label": "Rewards", "balance": {"int": 1}})
-        );
+        assert_eq!(v["loyaltyPoints"]["label"], "Stamps");
+        assert_eq!(v["loyaltyPoints"]["balance"], json!({"string": "7/10"}));
+        assert_eq!(v["secondaryLoyaltyPoints"]["label"], "Rewards");
+        assert_eq!(v["secondaryLoyaltyPoints"]["balance"], json!({"int": 1}));
     }
 
     #[test]
@@ -269,7 +412,7 @@ mod tests {
         let id = ResourceId::parse("3388000000012345678.prg_test").expect("an id");
         let logo = "https://cards.example/images/ab.png";
         let callback = Some("https://cards.example/google/callback");
-        let class = loyalty_class(&p, id, "Acme Supply", logo, callback);
+        let class = loyalty_class(&p, id, "Acme Supply", logo, callback, &());
         let v = serde_json::to_value(&class).expect("JSON");
         assert_eq!(v["programName"], "Partner");
         assert_eq!(v["issuerName"], "Acme Supply");

@@ -115,17 +115,22 @@ pub enum MessageType {
     TextAndNotify,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TranslatedString {
+    /// A BCP 47 tag: `en`, `ru`, `zh-Hans`.
     pub language: String,
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A text with its translations; Google shows the one matching the phone's language, else
+/// the default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LocalizedString {
     pub default_value: TranslatedString,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub translated_values: Vec<TranslatedString>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,6 +171,10 @@ pub struct LoyaltyClass {
     pub account_id_label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_name_label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localized_account_id_label: Option<LocalizedString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localized_account_name_label: Option<LocalizedString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rewards_tier_label: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -211,6 +220,8 @@ impl From<crate::domain::money::Money> for Money {
 pub struct LoyaltyPoints {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localized_label: Option<LocalizedString>,
     pub balance: Balance,
 }
 
@@ -232,6 +243,10 @@ pub struct TextModule {
     pub id: String,
     pub header: String,
     pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localized_header: Option<LocalizedString>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localized_body: Option<LocalizedString>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,6 +255,8 @@ pub struct LinkUri {
     pub uri: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub localized_description: Option<LocalizedString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
 }
@@ -355,6 +372,7 @@ mod tests {
     fn balances_and_money_have_the_wire_shape() {
         let points = LoyaltyPoints {
             label: Some("Cashback".into()),
+            localized_label: None,
             balance: Balance::Money(eur(12_550)),
         };
         assert_eq!(

@@ -68,6 +68,20 @@ async fn the_member_page_shows_the_card_and_its_history_to_its_holder(engine: En
     );
     let (_, chinese) = page(format!("t={token}&lang=zh-Hans"), "ru").await;
     assert!(chinese.contains("记录"), "{chinese}");
+    let card_path = format!("/cards/{}", id(&card));
+    app.post_ok(&format!("{card_path}/suspend"), &json!({}), StatusCode::OK)
+        .await;
+    let (_, suspended) = page(format!("t={token}"), "ru").await;
+    assert!(
+        suspended.contains("Приостановлена") && !suspended.contains("Suspended"),
+        "the status, header and card field, is in Russian words: {suspended}"
+    );
+    app.post_ok(
+        &format!("{card_path}/reactivate"),
+        &json!({}),
+        StatusCode::OK,
+    )
+    .await;
 
     let (status, html) = page("t=wrong".to_owned(), "en").await;
     assert_eq!(status, StatusCode::NOT_FOUND);

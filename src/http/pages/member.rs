@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{PageError, lang_of, render, texts::Texts};
 use crate::domain::codes::SerialNumber;
-use crate::domain::i18n;
+use crate::domain::i18n::{self, Words};
 use crate::domain::ledger::EntryKind;
 use crate::domain::money::Money;
 use crate::http::auth::same_secret;
@@ -127,20 +127,17 @@ async fn member_page(
     let lang = lang_of(q.lang.as_deref(), &headers);
     let t = Texts::of(lang);
     let design = state.designs.get(&bundle.program.design);
-    let translate = |label: &'static str| {
-        design
-            .as_ref()
-            .and_then(|d| d.translate(lang, label))
-            .unwrap_or(label)
-            .to_owned()
+    let words: &dyn Words = match &design {
+        Some(d) => d.as_ref(),
+        None => &(),
     };
     let face = face_of(&bundle);
     let rows = face
         .fields()
         .filter(|f| !matches!(f.key, "member" | "company"))
         .map(|f| Row {
-            label: translate(f.label),
-            value: f.value.text(lang),
+            label: words.say(lang, f.label).to_owned(),
+            value: f.value.text_with(lang, words),
         })
         .collect();
     let program = &bundle.program;

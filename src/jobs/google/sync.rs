@@ -7,7 +7,6 @@ use sha2::{Digest, Sha256};
 use super::{Dispatcher, Step};
 use crate::domain::balance::Balance;
 use crate::domain::face::Notify;
-use crate::domain::i18n::Lang;
 use crate::domain::ids::CardId;
 use crate::domain::model::Program;
 use crate::google::mapping::{ObjectInput, loyalty_class, object_fields, object_state};
@@ -90,12 +89,16 @@ impl<W: WalletApi + 'static> Dispatcher<W> {
             _ => None,
         };
         let member_url = crate::passes::member_url(&self.public_url, &bundle.card);
+        let design = self.designs.get(&bundle.program.design);
         let input = ObjectInput {
             code: &bundle.card.code,
             holder_name: &bundle.member.name,
             member_url: Some(&member_url),
             hero_image_url: hero.as_deref(),
-            lang: Lang::En,
+            words: match &design {
+                Some(d) => d.as_ref(),
+                None => &(),
+            },
         };
         LoyaltyObject {
             id,
@@ -208,6 +211,7 @@ impl<W: WalletApi + 'static> Dispatcher<W> {
             &self.organization_name,
             &logo,
             self.callback_url.as_deref(),
+            design.as_ref(),
         );
         let hash = hex::encode(Sha256::digest(
             serde_json::to_vec(&class).unwrap_or_default(),
