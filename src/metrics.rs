@@ -68,6 +68,8 @@ pub struct Gauges {
     pub flagged_devices: i64,
     /// Google Wallet callbacks by event (`save`, `del`).
     pub google_events: Vec<(String, i64)>,
+    /// Unix time at which each signing certificate expires (`pass_type_id`, `wwdr`).
+    pub certificate_expiries: Vec<(String, i64)>,
 }
 
 impl Metrics {
@@ -125,6 +127,15 @@ impl Metrics {
             ("walletcards_google_wallet_events", "event"),
             "Google Wallet save and delete callbacks received.",
             &gauges.google_events,
+        );
+        labelled_gauge(
+            &mut out,
+            (
+                "walletcards_certificate_expiry_timestamp_seconds",
+                "certificate",
+            ),
+            "When each signing certificate expires (Unix time); alert well before it.",
+            &gauges.certificate_expiries,
         );
         labelled_gauge(
             &mut out,

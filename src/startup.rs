@@ -173,6 +173,7 @@ impl Application {
         if self.dispatch {
             workers.push(tokio::spawn(crate::jobs::housekeeping::run(
                 self.state.store.clone(),
+                Arc::clone(&self.state.signer),
                 self.keep_done_days,
                 shutdown.clone(),
             )));
@@ -268,6 +269,7 @@ fn load_signer(settings: &Settings) -> anyhow::Result<Signer> {
              the development root, but no iPhone will install them. See certs.example/README.md for real credentials."
         );
     }
+    signer.warn_of_expiry(chrono::Utc::now());
     Ok(signer)
 }
 

@@ -19,7 +19,7 @@ on_both_engines!(
     suspension_can_be_undone_but_revocation_is_final,
     program_changes_give_its_cards_a_new_version_and_immutable_fields_stay,
     companies_and_decision_makers_are_validated_and_unique_where_it_matters,
-    health_readiness_and_the_openapi_document_are_served,
+    health_readiness_metrics_and_the_openapi_document_are_served,
 );
 
 async fn count(app: &TestApp, path: &str) -> usize {
@@ -482,7 +482,7 @@ async fn design_images_are_served_at_content_hashed_urls(engine: Engine) {
     }
 }
 
-async fn health_readiness_and_the_openapi_document_are_served(engine: Engine) {
+async fn health_readiness_metrics_and_the_openapi_document_are_served(engine: Engine) {
     let app = spawn_app(engine).await;
     for path in ["/healthz", "/readyz"] {
         let r = app
@@ -503,4 +503,19 @@ async fn health_readiness_and_the_openapi_document_are_served(engine: Engine) {
         .await
         .expect("json");
     assert_eq!(doc["openapi"], "3.1.0");
+
+    // What an operator alerts on before passes stop installing.
+    let metrics = app.metrics().await;
+    for (certificate, at) in app.state.signer.expiries() {
+        let line = format!(
+            "walletcards_certificate_expiry_timestamp_seconds{{certificate=\"{certificate}\"}} {}",
+            at.timestamp()
+        );
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
+    let in_a_year = chrono::Utc::now() + chrono::TimeDelta::days(360);
+    assert!(
+        app.state.signer.not_after() > in_a_year,
+        "development certificates last a year"
+    );
 }

@@ -239,6 +239,9 @@ fn crypto(context: &'static str) -> impl FnOnce(ErrorStack) -> SignerError {
     move |source| SignerError::Crypto { context, source }
 }
 
+/// How long before a certificate's expiry `serve` starts warning.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
 /// The checked signing identity, parsed once and shared (it is `Send + Sync`).
 pub struct Signer {
     key: PKey<Private>,
@@ -249,6 +252,7 @@ pub struct Signer {
     pass_type_id: String,
     team_id: String,
     not_after: DateTime<Utc>,
+    wwdr_not_after: DateTime<Utc>,
     development: bool,
     nfc_enabled: bool,
     cert_pem: Vec<u8>,
@@ -309,7 +313,8 @@ impl Signer {
             expected_team_id,
         )?;
         let wwdr = pick_issuer(&cert, &cert_file, wwdr_candidates, &wwdr_file)?;
-        check_validity(CertRole::Wwdr, &wwdr_file, &decode(&wwdr, &wwdr_file)?, now)?;
+        let (_, wwdr_not_after) =
+            check_validity(CertRole::Wwdr, &wwdr_file, &decode(&wwdr, &wwdr_file)?, now)?;
         let template = signed_data_template([&cert, &wwdr], &decoded, &cert_file, algorithm)?;
         Ok(Signer {
             development: !is_apple_wwdr_g4(&wwdr)?,
@@ -324,6 +329,7 @@ impl Signer {
             pass_type_id: identity.pass_type_id,
             team_id: identity.team_id,
             not_after,
+            wwdr_not_after,
             nfc_enabled: identity.nfc_enabled,
         })
     }
@@ -368,6 +374,37 @@ impl Signer {
 
     pub fn team_id(&self) -> &str {
         &self.team_id
+    }
+
+    /// When each certificate the passes carry stops being valid: `pass_type_id` (yearly:
+    /// renew it in the Apple Developer portal; with certificate auth it is APNs's too) and
+    /// `wwdr`. After that, devices refuse new and updated passes.
+    pub fn expiries(&self) -> [(&'static str, DateTime<Utc>); 2] {
+        [
+            ("pass_type_id", self.not_after),
+            ("wwdr", self.wwdr_not_after),
+        ]
+    }
+
+    /// The certificates that expire within [`EXPIRY_WARNING_DAYS`] of `now`, logged as
+    /// warnings (at start and by the hourly housekeeping of `serve`).
+    pub fn warn_of_expiry(&self, now: DateTime<Utc>) -> usize {
+        let soon = now + chrono::TimeDelta::days(EXPIRY_WARNING_DAYS);
+        let expiring: Vec<_> = self
+            .expiries()
+            .into_iter()
+            .filter(|(_, at)| *at <= soon)
+            .collect();
+        for (certificate, at) in &expiring {
+            tracing::warn!(
+                certificate,
+                expires_at = %at,
+                days_left = (*at - now).num_days(),
+                "a signing certificate expires soon: after that, devices refuse new and updated passes; \
+                 renew it (see certs.example/README.md) and restart"
+            );
+        }
+        expiring.len()
     }
 
     pub fn not_after(&self) -> DateTime<Utc> {
@@ -946,6 +983,14 @@ mod tests {
         assert!(!signer.is_nfc_enabled());
         let days_left = (signer.not_after() - Utc::now()).num_days();
         assert!((363..=365).contains(&days_left), "{days_left}");
+        assert_eq!(signer.warn_of_expiry(Utc::now()), 0, "a year is far enough");
+        let soon = signer.not_after() - chrono::TimeDelta::days(29);
+        assert_eq!(
+            signer.warn_of_expiry(soon),
+            1,
+            "29 days before, the Pass Type ID one warns"
+        );
+        assert_eq!(signer.expiries()[0], ("pass_type_id", signer.not_after()));
     }
 
     #[test]

@@ -22,6 +22,12 @@ async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, Api
         registrations: state.store.registration_counts().await?,
         flagged_devices: state.store.count_flagged_devices().await?,
         google_events: state.store.google_callback_counts().await?,
+        certificate_expiries: state
+            .signer
+            .expiries()
+            .iter()
+            .map(|(name, at)| ((*name).to_owned(), at.timestamp()))
+            .collect(),
     };
     Ok((
         [(

@@ -1,12 +1,15 @@
-//! Housekeeping of `serve`: tables that would otherwise grow with every delivery are trimmed
-//! once an hour. Delivered outbox rows go after `WALLETCARDS_OUTBOX__KEEP_DONE_DAYS` (dead
+//! Housekeeping of `serve`, once an hour: tables that would otherwise grow with every delivery
+//! are trimmed. Delivered outbox rows go after `WALLETCARDS_OUTBOX__KEEP_DONE_DAYS` (dead
 //! letters stay until an admin retries them), and Google notification records once they no
-//! longer count against any object's daily budget.
+//! longer count against any object's daily budget. It also warns, in the log, of a signing
+//! certificate that expires within 30 days.
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio_util::sync::CancellationToken;
+
+use crate::apple::signer::Signer;
 
 use crate::store::{Store, StoreResult, now};
 
@@ -46,7 +49,12 @@ pub async fn run_once(
 }
 
 /// Runs [`run_once`] now and then every [`INTERVAL`] until `shutdown`.
-pub async fn run(store: Store, keep_done_days: u32, shutdown: CancellationToken) {
+pub async fn run(
+    store: Store,
+    signer: std::sync::Arc<Signer>,
+    keep_done_days: u32,
+    shutdown: CancellationToken,
+) {
     loop {
         match run_once(&store, now(), keep_done_days).await {
             Ok(t) if t.deliveries > 0 || t.notifications > 0 => tracing::info!(
@@ -61,5 +69,7 @@ pub async fn run(store: Store, keep_done_days: u32, shutdown: CancellationToken)
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(INTERVAL) => {}
         }
+        // Start-up warned already; this keeps a long-running instance reminding.
+        signer.warn_of_expiry(now());
     }
 }
