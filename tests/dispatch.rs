@@ -339,6 +339,14 @@ async fn old_deliveries_are_trimmed_but_dead_letters_and_pending_rows_stay(engin
         ["dead", "done", "done", "pending", "pending", "pending"],
         "a delivered order, a dead letter and a queued order"
     );
+    let metrics = s.app.metrics().await;
+    for line in [
+        "walletcards_outbox_pending 3",
+        "walletcards_outbox_due 3",
+        "walletcards_outbox_dead 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 
     let keep = 400;
     let trimmed = |days_later: i64| {
