@@ -147,9 +147,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn list_api_keys(store: &Store) -> anyhow::Result<()> {
     println!(
-        "{:<36}  {:<11}  {:<7}  {:<20}  name",
-        "id", "role", "status", "created"
+        "{:<36}  {:<11}  {:<7}  {:<20}  {:<20}  name",
+        "id", "role", "status", "created", "last used"
     );
+    let time = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%SZ").to_string();
     let mut after: Option<String> = None;
     loop {
         let page = store.list_api_keys(after.as_deref(), 500).await?;
@@ -159,12 +160,14 @@ async fn list_api_keys(store: &Store) -> anyhow::Result<()> {
             } else {
                 "active"
             };
+            let used = k.last_used_at.map_or_else(|| "never".to_owned(), time);
             println!(
-                "{:<36}  {:<11}  {:<7}  {:<20}  {}",
+                "{:<36}  {:<11}  {:<7}  {:<20}  {:<20}  {}",
                 k.id.as_str(),
                 k.role.as_str(),
                 status,
-                k.created_at.format("%Y-%m-%d %H:%M:%SZ"),
+                time(k.created_at),
+                used,
                 k.name
             );
         }

@@ -110,6 +110,7 @@ pub async fn key_of(state: &AppState, token: &str) -> Result<KeyHolder, ApiError
     };
     let presented = hex::encode(Sha256::digest(secret.as_bytes()));
     if same_secret(&presented, &record.secret_hash) {
+        state.store.note_api_key_use(&record, now()).await?;
         Ok(KeyHolder {
             role: record.role,
             id: Some(record.id),
@@ -183,6 +184,7 @@ pub async fn new_api_key(
         secret_hash: hex::encode(Sha256::digest(secret.as_bytes())),
         created_at: now(),
         revoked_at: None,
+        last_used_at: None,
     };
     store.insert_api_key(&record).await?;
     let token = format!("{}.{secret}", record.id);

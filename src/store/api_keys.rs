@@ -46,7 +46,13 @@ pub struct ApiKeyRecord {
     pub created_at: DateTime<Utc>,
     /// Set once, when the key was revoked; a revoked key opens nothing.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When the key last opened a request, to within [`LAST_USED_PRECISION`].
+    pub last_used_at: Option<DateTime<Utc>>,
 }
+
+/// How stale a key's `last_used_at` may get before a use writes it again: one write per key
+/// and hour at most, whatever the request rate.
+pub const LAST_USED_PRECISION: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 /// Why a key was not revoked.
 #[derive(Debug)]
@@ -79,6 +85,7 @@ struct KeyRow {
     secret_hash: String,
     created_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
 }
 
 impl KeyRow {
@@ -92,11 +99,12 @@ impl KeyRow {
             secret_hash: self.secret_hash,
             created_at: self.created_at,
             revoked_at: self.revoked_at,
+            last_used_at: self.last_used_at,
         })
     }
 }
 
-const COLUMNS: &str = "id, name, role, secret_hash, created_at, revoked_at";
+const COLUMNS: &str = "id, name, role, secret_hash, created_at, revoked_at, last_used_at";
 
 impl Store {
     pub async fn insert_api_key(&self, k: &ApiKeyRecord) -> StoreResult<()> {
@@ -131,6 +139,21 @@ impl Store {
             .next()
             .ok_or(StoreError::NotFound)?
             .into_record()
+    }
+
+    /// Records that `key` opened a request at `at`, unless it did so within
+    /// [`LAST_USED_PRECISION`] already.
+    pub async fn note_api_key_use(&self, key: &ApiKeyRecord, at: DateTime<Utc>) -> StoreResult<()> {
+        if key
+            .last_used_at
+            .is_some_and(|t| at - t < LAST_USED_PRECISION)
+        {
+            return Ok(());
+        }
+        let sql = "UPDATE api_keys SET last_used_at = $2 WHERE id = $1";
+        self.execute(sql, &args![key.id.as_str(), at]).await?;
+        self.cache.note_api_key_use(key.id.as_str(), at);
+        Ok(())
     }
 
     /// Every key, revoked ones too, oldest first (ids are time-ordered).

@@ -77,6 +77,14 @@ impl Cache {
         guard.insert(key.id.as_str().to_owned(), (Instant::now(), key));
     }
 
+    /// Keeps a cached key's `last_used_at` in step with the row.
+    pub(super) fn note_api_key_use(&self, id: &str, at: chrono::DateTime<chrono::Utc>) {
+        let mut guard = self.api_keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, key)) = guard.get_mut(id) {
+            key.last_used_at = Some(at);
+        }
+    }
+
     pub(super) fn forget_api_key(&self, id: &str) {
         let mut guard = self.api_keys.lock().unwrap_or_else(|e| e.into_inner());
         self.api_keys_generation.fetch_add(1, Ordering::SeqCst);

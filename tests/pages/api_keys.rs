@@ -32,12 +32,17 @@ async fn get_as(app: &TestApp, key: &str, path: &str) -> StatusCode {
     r.status()
 }
 
-/// The `status` the key list shows for key `key_id`.
-async fn status_listed(app: &TestApp, key_id: &str) -> String {
+/// Key `key_id` as the key list shows it.
+async fn listed(app: &TestApp, key_id: &str) -> Value {
     let listed = app.get_ok("/api-keys").await;
     let items = listed["items"].as_array().expect("items");
-    let key = items.iter().find(|k| k["id"] == key_id);
-    let key = key.unwrap_or_else(|| panic!("{key_id} is listed: {listed}"));
+    let key = items.iter().find(|k| k["id"] == key_id).cloned();
+    key.unwrap_or_else(|| panic!("{key_id} is listed: {listed}"))
+}
+
+/// The `status` the key list shows for key `key_id`.
+async fn status_listed(app: &TestApp, key_id: &str) -> String {
+    let key = listed(app, key_id).await;
     key["status"].as_str().expect("status").to_owned()
 }
 
@@ -69,7 +74,14 @@ async fn a_revoked_key_and_its_sessions_are_refused_at_once(engine: Engine) {
     let token = created["token"].as_str().expect("the token, shown once");
     assert!(token.starts_with(&format!("{}.", id(&created))), "{token}");
 
+    assert_eq!(
+        listed(&app, id(&created)).await["last_used_at"],
+        Value::Null,
+        "not used yet"
+    );
     assert_eq!(get_as(&app, token, &by_code).await, StatusCode::OK);
+    let used = listed(&app, id(&created)).await["last_used_at"].clone();
+    assert!(used.is_string(), "the list shows when it was used: {used}");
     assert_eq!(
         get_as(&app, token, "/api-keys").await,
         StatusCode::FORBIDDEN,
@@ -239,6 +251,7 @@ async fn the_command_line_lists_and_revokes_keys(engine: Engine) {
         .find(|l| l.starts_with(id(&created)))
         .unwrap_or_else(|| panic!("the key is listed: {}", listed.stdout));
     assert!(line.contains("desk") && line.contains("active") && line.ends_with("Desk 2"));
+    assert!(line.contains("never"), "never used: {line}");
     assert!(
         !listed
             .stdout

@@ -42,6 +42,8 @@ pub struct KeyBody {
     status: &'static str,
     created_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
+    /// When it last opened a request (to within an hour); `null`: never.
+    last_used_at: Option<DateTime<Utc>>,
     /// `Authorization: Bearer <token>`; only in the answer that created the key.
     #[serde(skip_serializing_if = "Option::is_none")]
     token: Option<String>,
@@ -59,6 +61,7 @@ fn key_body(k: ApiKeyRecord, token: Option<String>) -> KeyBody {
         },
         created_at: k.created_at,
         revoked_at: k.revoked_at,
+        last_used_at: k.last_used_at,
         token,
     }
 }
