@@ -147,7 +147,7 @@ async fn desk_staff_scan_a_card_book_an_order_and_refund_it() {
     let scan = browser.find("#scan").await;
     scan.clear().await.expect("clear");
     scan.send_keys(&format!("{code}\n")).await.expect("scan");
-    browser.wait_for_text("#card-status", "revoked").await;
+    browser.wait_for_text("#card-status", "Revoked").await;
     let book = browser.find("#book").await;
     assert!(
         !book.is_displayed().await.expect("displayed"),

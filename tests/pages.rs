@@ -305,7 +305,67 @@ async fn public_pages_are_limited_per_address(engine: Engine) {
     );
 }
 
+async fn staff_pages_and_the_desks_card_speak_the_staffs_language(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let card = app.issue_card("cashback").await;
+    let signed = desk_session(&app).await;
+    let page = |path: &'static str, lang: &'static str| {
+        let request = client()
+            .get(format!("{}{path}", app.base))
+            .header("cookie", &signed.cookie)
+            .header("accept-language", lang);
+        async move {
+            request
+                .send()
+                .await
+                .expect("page")
+                .text()
+                .await
+                .expect("html")
+        }
+    };
+    let russian = page("/desk", "ru-RU,ru;q=0.9,en;q=0.5").await;
+    assert!(
+        russian.contains("lang=\"ru\"") && russian.contains("Стойка заказов"),
+        "{russian}"
+    );
+    assert!(
+        russian.contains("data-unknown-card=\"Неизвестная карта: {code}\""),
+        "the script's words come in the page's language: {russian}"
+    );
+    assert!(!russian.contains("Book order"), "{russian}");
+    let chinese = page("/signin", "zh-CN,zh;q=0.9").await;
+    assert!(chinese.contains("员工登录"), "{chinese}");
+    let english = page("/desk", "de-DE,de;q=0.9").await;
+    assert!(
+        english.contains("Order desk"),
+        "English otherwise: {english}"
+    );
+
+    // The card as the desk asks for it: the face in the design's words of that language.
+    let code = card["code"].as_str().expect("code");
+    let app = &app;
+    let face_of = |lang: &'static str| {
+        let path = format!("/cards/by-code/{code}?lang={lang}");
+        async move { app.get(&path).await }
+    };
+    let r = face_of("ru").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let ru: Value = r.json().await.expect("json");
+    assert_eq!(ru["face"]["primary"][0]["label"], "Кешбэк", "{ru}");
+    assert_eq!(ru["status"], "active", "only the face is translated");
+    let zh: Value = face_of("zh-Hans").await.json().await.expect("json");
+    assert_eq!(zh["face"]["primary"][0]["label"], "返现");
+    let en = app.get_ok(&format!("/cards/{}", id(&card))).await;
+    assert_eq!(en["face"]["primary"][0]["label"], "Cashback");
+    let bad = face_of("fr").await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let error: Value = bad.json().await.expect("json");
+    assert_eq!(error["error"]["field"], "lang");
+}
+
 on_both_engines!(
+    staff_pages_and_the_desks_card_speak_the_staffs_language,
     public_pages_are_limited_per_address,
     staff_sign_in_guards_the_desk_and_its_api_calls,
 );

@@ -96,6 +96,14 @@ impl Designs {
         self.by_name.get(name).cloned()
     }
 
+    /// The labels and phrases of design `name` in each language; none when it is not loaded.
+    pub fn words(&self, name: &str) -> Arc<dyn crate::domain::i18n::Words + Send + Sync> {
+        match self.get(name) {
+            Some(design) => design,
+            None => Arc::new(()),
+        }
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_name.keys().map(String::as_str)
     }

@@ -16,12 +16,12 @@ use crate::apple::package::PKPASS_MEDIA_TYPE;
 use crate::cards::google_save_url;
 use crate::domain::codes::CardCode;
 use crate::domain::face::CardFace;
-use crate::domain::i18n::Lang;
+use crate::domain::i18n::{Lang, Words};
 use crate::domain::ids::AccountId;
 use crate::domain::model::{Card, CardStatus};
 use crate::error::{ApiError, ApiResult};
 use crate::http::auth::{Admin, Staff};
-use crate::http::extract::{AppJson, AppPath};
+use crate::http::extract::{AppJson, AppPath, AppQuery};
 use crate::http::passkit::http_date;
 use crate::passes::{face_of, signed_pass};
 use crate::state::AppState;
@@ -45,6 +45,29 @@ pub struct NewCard {
     member_id: String,
     /// Optional check: the member must belong to this account.
     account_id: Option<String>,
+}
+
+/// `?lang=`: the language of the card face's labels and values (`en`, `ru`, `zh-Hans`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaceQuery {
+    lang: Option<String>,
+}
+
+impl FaceQuery {
+    fn lang(&self) -> ApiResult<Lang> {
+        match self.lang.as_deref() {
+            None => Ok(Lang::En),
+            Some(tag) => Lang::from_tag(tag).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    "lang must be one of en, ru, zh-Hans",
+                )
+                .field("lang")
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -72,14 +95,16 @@ pub struct CardBody {
     face: Value,
 }
 
-fn face_json(face: &CardFace) -> Value {
+/// The face in `lang`, in the words of the card's design.
+fn face_json(face: &CardFace, lang: Lang, words: &dyn Words) -> Value {
     let mut out = serde_json::Map::new();
     for (area, fields) in face.areas() {
         let list: Vec<Value> = fields
             .iter()
             .map(|f| {
-                let mut v =
-                    json!({"key": f.key, "label": f.label, "value": f.value.text(Lang::En)});
+                let label = words.say(lang, f.label);
+                let value = f.value.text_with(lang, words);
+                let mut v = json!({"key": f.key, "label": label, "value": value});
                 if let Some(m) = f.change_message {
                     v["change_message"] = json!(m);
                 }
@@ -92,7 +117,12 @@ fn face_json(face: &CardFace) -> Value {
 }
 
 fn card_body(state: &AppState, bundle: &CardBundle) -> CardBody {
+    card_body_in(state, bundle, Lang::En)
+}
+
+fn card_body_in(state: &AppState, bundle: &CardBundle, lang: Lang) -> CardBody {
     let face = face_of(bundle);
+    let words = state.designs.words(&bundle.program.design);
     let c = &bundle.card;
     CardBody {
         id: c.id.to_string(),
@@ -112,7 +142,7 @@ fn card_body(state: &AppState, bundle: &CardBundle) -> CardBody {
         apple_pass_url: format!("{}/api/v1/cards/{}/pass.pkpass", state.public_url, c.id),
         google_save_url: google_save_url(state, c),
         balance: serde_json::to_value(&bundle.balance).unwrap_or(Value::Null),
-        face: face_json(&face),
+        face: face_json(&face, lang, &*words),
     }
 }
 
@@ -159,19 +189,23 @@ async fn get_card(
     State(state): State<AppState>,
     _: Staff,
     AppPath(id): AppPath<String>,
+    AppQuery(q): AppQuery<FaceQuery>,
 ) -> ApiResult<AppJson<CardBody>> {
+    let lang = q.lang()?;
     let bundle = load_card(&state, &id).await?;
-    Ok(AppJson(card_body(&state, &bundle)))
+    Ok(AppJson(card_body_in(&state, &bundle, lang)))
 }
 
 async fn get_card_by_code(
     State(state): State<AppState>,
     _: Staff,
     AppPath(code): AppPath<String>,
+    AppQuery(q): AppQuery<FaceQuery>,
 ) -> ApiResult<AppJson<CardBody>> {
+    let lang = q.lang()?;
     let code = CardCode::parse(&code).ok_or_else(|| ApiError::not_found("card"))?;
     let bundle = bundle(&state, state.store.get_card_by_code(&code).await).await?;
-    Ok(AppJson(card_body(&state, &bundle)))
+    Ok(AppJson(card_body_in(&state, &bundle, lang)))
 }
 
 async fn download_pass(

@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::session::require;
-use super::{PageError, RequestParts, render};
+use super::staff_texts::{StaffLang, StaffTexts};
+use super::{PageError, RequestParts, lang_of, render};
 use crate::domain::ids::InviteId;
 use crate::http::extract::AppPath;
 use crate::state::AppState;
@@ -27,6 +28,9 @@ pub fn router() -> Router<AppState> {
 #[template(path = "dashboard.html")]
 struct DashboardPage<'a> {
     csrf: &'a str,
+    lang: &'static str,
+    t: &'static StaffTexts,
+    statuses: [&'static str; 3],
 }
 
 async fn dashboard_page(
@@ -34,9 +38,15 @@ async fn dashboard_page(
     RequestParts(parts): RequestParts,
 ) -> Response {
     match require(&parts, &state, &[Role::Admin]).await {
-        Ok(session) => render(&DashboardPage {
-            csrf: &session.csrf,
-        }),
+        Ok(session) => {
+            let words = StaffLang::of(lang_of(None, &parts.headers));
+            render(&DashboardPage {
+                csrf: &session.csrf,
+                lang: words.lang,
+                t: words.t,
+                statuses: words.statuses,
+            })
+        }
         Err(response) => response,
     }
 }

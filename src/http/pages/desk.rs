@@ -10,7 +10,8 @@ use axum::response::Response;
 use axum::routing::get;
 
 use super::session::require;
-use super::{RequestParts, render};
+use super::staff_texts::{StaffLang, StaffTexts};
+use super::{RequestParts, lang_of, render};
 use crate::state::AppState;
 use crate::store::Role;
 
@@ -23,6 +24,9 @@ pub fn router() -> Router<AppState> {
 struct DeskPage<'a> {
     csrf: &'a str,
     role: &'a str,
+    lang: &'static str,
+    t: &'static StaffTexts,
+    statuses: [&'static str; 3],
 }
 
 async fn desk_page(State(state): State<AppState>, RequestParts(parts): RequestParts) -> Response {
@@ -30,8 +34,12 @@ async fn desk_page(State(state): State<AppState>, RequestParts(parts): RequestPa
         Ok(session) => session,
         Err(response) => return response,
     };
+    let words = StaffLang::of(lang_of(None, &parts.headers));
     render(&DeskPage {
         csrf: &session.csrf,
         role: session.role.as_str(),
+        lang: words.lang,
+        t: words.t,
+        statuses: words.statuses,
     })
 }

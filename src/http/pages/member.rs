@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{PageError, lang_of, render, texts::Texts};
 use crate::domain::codes::SerialNumber;
-use crate::domain::i18n::{self, Words};
+use crate::domain::i18n;
 use crate::domain::ledger::EntryKind;
 use crate::domain::money::Money;
 use crate::http::auth::same_secret;
@@ -126,18 +126,14 @@ async fn member_page(
     crate::cards::ensure_google_object(&state, &mut bundle.card).await?;
     let lang = lang_of(q.lang.as_deref(), &headers);
     let t = Texts::of(lang);
-    let design = state.designs.get(&bundle.program.design);
-    let words: &dyn Words = match &design {
-        Some(d) => d.as_ref(),
-        None => &(),
-    };
+    let words = state.designs.words(&bundle.program.design);
     let face = face_of(&bundle);
     let rows = face
         .fields()
         .filter(|f| !matches!(f.key, "member" | "company"))
         .map(|f| Row {
             label: words.say(lang, f.label).to_owned(),
-            value: f.value.text_with(lang, words),
+            value: f.value.text_with(lang, &*words),
         })
         .collect();
     let program = &bundle.program;

@@ -10,6 +10,7 @@ pub mod join;
 pub mod limit;
 pub mod member;
 pub mod session;
+pub mod staff_texts;
 pub mod texts;
 
 use askama::Template;

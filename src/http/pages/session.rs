@@ -14,7 +14,8 @@ use axum::routing::{get, post};
 use chrono::TimeDelta;
 use serde::Deserialize;
 
-use super::{PageError, render};
+use super::staff_texts::StaffTexts;
+use super::{PageError, lang_of, render};
 use crate::http::auth::{
     SESSION_COOKIE, cookie, key_of, random_token, same_secret, session_of, token_hash,
 };
@@ -43,6 +44,8 @@ struct SigninPage<'a> {
     csrf: &'a str,
     next: &'a str,
     error: Option<&'a str>,
+    lang: &'static str,
+    t: &'static StaffTexts,
 }
 
 /// Only a path on this site: `/desk`, never `//evil.example` or `https://…`.
@@ -78,12 +81,19 @@ pub(super) fn form_token_matches(headers: &HeaderMap, name: &str, posted: &str) 
     !expected.is_empty() && same_secret(posted, expected)
 }
 
-async fn signin_form(State(state): State<AppState>, Query(q): Query<Next>) -> Response {
+async fn signin_form(
+    State(state): State<AppState>,
+    Query(q): Query<Next>,
+    headers: HeaderMap,
+) -> Response {
     let csrf = random_token();
+    let lang = lang_of(None, &headers);
     let page = SigninPage {
         csrf: &csrf,
         next: safe_next(q.next.as_deref()),
         error: None,
+        lang: lang.tag(),
+        t: StaffTexts::of(lang),
     };
     let mut response = render(&page);
     set_form_token(&state, &mut response, SIGNIN_CSRF_COOKIE, &csrf);
@@ -103,17 +113,18 @@ async fn sign_in(
     headers: HeaderMap,
     Form(form): Form<SignIn>,
 ) -> Result<Response, PageError> {
+    let lang = lang_of(None, &headers);
+    let t = StaffTexts::of(lang);
     if !form_token_matches(&headers, SIGNIN_CSRF_COOKIE, &form.csrf) {
-        return Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            "This form expired or was not sent from this site. Open the sign-in page again.",
-        ));
+        return Err(PageError::new(StatusCode::FORBIDDEN, t.form_expired));
     }
     let refused = |message: &str| {
         let page = SigninPage {
             csrf: &form.csrf,
             next: safe_next(Some(&form.next)),
             error: Some(message),
+            lang: lang.tag(),
+            t,
         };
         let mut response = render(&page);
         *response.status_mut() = StatusCode::UNAUTHORIZED;
@@ -121,11 +132,11 @@ async fn sign_in(
     };
     let key = match key_of(&state, form.key.trim()).await {
         Ok(key) => key,
-        Err(_) => return Ok(refused("That key is not valid.")),
+        Err(_) => return Ok(refused(t.bad_key)),
     };
     let role = key.role;
     if !matches!(role, Role::Admin | Role::Desk) {
-        let mut response = refused("Only desk and admin keys can sign in here.");
+        let mut response = refused(t.wrong_role);
         *response.status_mut() = StatusCode::FORBIDDEN;
         return Ok(response);
     }

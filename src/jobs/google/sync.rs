@@ -89,16 +89,13 @@ impl<W: WalletApi + 'static> Dispatcher<W> {
             _ => None,
         };
         let member_url = crate::passes::member_url(&self.public_url, &bundle.card);
-        let design = self.designs.get(&bundle.program.design);
+        let words = self.designs.words(&bundle.program.design);
         let input = ObjectInput {
             code: &bundle.card.code,
             holder_name: &bundle.member.name,
             member_url: Some(&member_url),
             hero_image_url: hero.as_deref(),
-            words: match &design {
-                Some(d) => d.as_ref(),
-                None => &(),
-            },
+            words: &*words,
         };
         LoyaltyObject {
             id,

@@ -5,6 +5,10 @@
   const $ = (id) => document.getElementById(id);
   const SVG = "http://www.w3.org/2000/svg";
   const POLL_MS = 3000;
+  // The page's words (see staff_texts.html); `{name}` marks where a value goes.
+  const T = $("texts").dataset;
+  const say = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => String(values[k]));
+  const kinds = { discount: T.kindDiscount, cumulative_discount: T.kindCumulativeDiscount, cashback: T.kindCashback, stamp: T.kindStamp };
 
   function el(tag, attrs, text) {
     const e = tag.startsWith("svg:") ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
@@ -21,12 +25,12 @@
   function barChart(series, currency) {
     const w = 700, h = 160, pad = 24;
     const max = Math.max(1, ...series.map((s) => s.revenue_minor));
-    const svg = el("svg:svg", { viewBox: `0 0 ${w} ${h + pad}`, class: "chart", role: "img", "aria-label": "Revenue per period" });
+    const svg = el("svg:svg", { viewBox: `0 0 ${w} ${h + pad}`, class: "chart", role: "img", "aria-label": T.revenuePerPeriod });
     const bw = (w - pad) / Math.max(1, series.length);
     series.forEach((s, i) => {
       const bh = Math.max(0, (s.revenue_minor / max) * (h - 10));
       const bar = el("svg:rect", { x: pad + i * bw + 1, y: h - bh, width: Math.max(1, bw - 2), height: bh, class: "bar" });
-      bar.append(el("svg:title", {}, `${s.start}: ${money(s.revenue_minor, currency)}, ${s.orders} orders`));
+      bar.append(el("svg:title", {}, `${s.start}: ${money(s.revenue_minor, currency)}, ${say(T.nOrders, { n: s.orders })}`));
       svg.append(bar);
     });
     svg.append(el("svg:line", { x1: pad, y1: h, x2: w, y2: h, class: "axis" }));
@@ -61,22 +65,22 @@
 
   function programPanel(p) {
     const section = el("section", { class: "panel program", "data-program": p.id });
-    section.append(el("h2", {}, `${p.name} · ${p.kind.replace("_", " ")}`));
+    section.append(el("h2", {}, `${p.name} · ${kinds[p.kind] || p.kind}`));
     const dl = el("dl", { class: "figures" });
     const pushes = p.push.reduce((a, k) => ({ done: a.done + k.done, dead: a.dead + k.dead }), { done: 0, dead: 0 });
     dl.append(
-      figure("Cards issued", String(p.cards.issued)),
-      figure("Installed (Apple / Google)", `${p.installs.apple} / ${p.installs.google}`),
-      figure("Active holders", String(p.active_holders)),
-      figure("Orders", String(p.orders.orders)),
-      figure("Revenue", money(p.orders.revenue_minor, p.currency)),
-      figure("Rewards redeemed", String(p.rewards.stamp_rewards)),
-      figure("Cashback redeemed", money(p.rewards.cashback_minor, p.currency)),
-      figure("Pushes delivered / failed", `${pushes.done} / ${pushes.dead}`),
+      figure(T.cardsIssued, String(p.cards.issued)),
+      figure(T.installed, `${p.installs.apple} / ${p.installs.google}`),
+      figure(T.activeHolders, String(p.active_holders)),
+      figure(T.orders, String(p.orders.orders)),
+      figure(T.revenue, money(p.orders.revenue_minor, p.currency)),
+      figure(T.rewardsRedeemed, String(p.rewards.stamp_rewards)),
+      figure(T.cashbackRedeemed, money(p.rewards.cashback_minor, p.currency)),
+      figure(T.pushes, `${pushes.done} / ${pushes.dead}`),
     );
     section.append(dl, barChart(p.series, p.currency));
     if (p.tiers && p.tiers.length) {
-      section.append(el("h3", {}, "Holders per tier"), tierChart(p.tiers));
+      section.append(el("h3", {}, T.holdersPerTier), tierChart(p.tiers));
     }
     return section;
   }
@@ -97,10 +101,10 @@
       $("orders-total").textContent = String(sum((p) => p.orders.orders));
       $("push-total").textContent = `${sum((p) => p.push.reduce((n, k) => n + k.done, 0))} / ${sum((p) => p.push.reduce((n, k) => n + k.dead, 0))}`;
       $("programs").replaceChildren(...a.programs.map(programPanel));
-      $("bar-status").textContent = "Updated " + new Date().toLocaleTimeString();
+      $("bar-status").textContent = say(T.updated, { time: new Date().toLocaleTimeString() });
       $("load-error").hidden = true;
     } catch (e) {
-      $("load-error").textContent = "Could not load the figures: " + e.message;
+      $("load-error").textContent = say(T.loadFailed, { error: e.message });
       $("load-error").hidden = false;
     }
   }

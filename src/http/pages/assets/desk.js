@@ -4,6 +4,11 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  // The page's words (see staff_texts.html); `{name}` marks where a value goes.
+  const T = $("texts").dataset;
+  const say = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => String(values[k]));
+  const lang = document.documentElement.lang || "en";
+  const statuses = { active: T.statusActive, suspended: T.statusSuspended, revoked: T.statusRevoked };
   let card = null;
   let exponent = 2;
 
@@ -28,7 +33,7 @@
   function show(el, text) { el.textContent = text; el.hidden = !text; }
   function problem(data) {
     const e = data && data.error;
-    return e ? e.message + (e.field ? " (" + e.field + ")" : "") : "The service did not answer.";
+    return e ? e.message + (e.field ? " (" + e.field + ")" : "") : T.noAnswer;
   }
 
   // "123.45" or "123,45" in the card's currency → integer minor units, or null.
@@ -49,7 +54,7 @@
     $("company").textContent = card.company_name;
     $("program").textContent = card.program_name;
     const status = $("card-status");
-    status.textContent = card.status;
+    status.textContent = statuses[card.status] || card.status;
     status.className = card.status;
     $("currency").textContent = card.currency;
     exponent = new Intl.NumberFormat("en", { style: "currency", currency: card.currency }).resolvedOptions().maximumFractionDigits;
@@ -82,11 +87,11 @@
     show($("action-error"), "");
     const clean = code.trim().toUpperCase();
     if (!clean) return;
-    const r = await api("GET", "/cards/by-code/" + encodeURIComponent(clean));
+    const r = await api("GET", "/cards/by-code/" + encodeURIComponent(clean) + "?lang=" + encodeURIComponent(lang));
     if (r.status === 404) {
       card = null;
       $("card").hidden = true;
-      show($("scan-error"), "Unknown card: " + clean);
+      show($("scan-error"), say(T.unknownCard, { code: clean }));
     } else if (r.status !== 200) {
       show($("scan-error"), problem(r.data));
     } else {
@@ -106,9 +111,9 @@
     const r = await api("POST", "/desk/quote", { card_code: card.code, gross_minor: gross });
     if (r.status !== 200) { show($("quote"), problem(r.data)); return; }
     const q = r.data;
-    let text = "Discount " + (q.discount_bps / 100) + " %: " + money(q.discount_minor) + " · to pay " + money(q.net_minor);
+    let text = say(T.quote, { percent: q.discount_bps / 100, discount: money(q.discount_minor), net: money(q.net_minor) });
     if (q.cashback_allowed_max_minor !== undefined && q.cashback_allowed_max_minor !== null) {
-      text += " · cashback may cover up to " + money(q.cashback_allowed_max_minor);
+      text += say(T.quoteCashback, { max: money(q.cashback_allowed_max_minor) });
     }
     show($("quote"), text);
   }
@@ -116,13 +121,13 @@
   async function book() {
     show($("action-error"), "");
     const amount = minor($("amount").value);
-    if (amount === null || amount <= 0) { show($("action-error"), "Enter the order amount."); return; }
+    if (amount === null || amount <= 0) { show($("action-error"), T.enterAmount); return; }
     const body = { external_id: id(), account_id: card.account_id, card_code: card.code, amount_minor: amount, currency: card.currency, placed_at: new Date().toISOString() };
     const redeem = $("redeem").hidden ? null : minor($("redeem").value || "0");
     if (redeem) body.cashback_redeemed_minor = redeem;
     const r = await api("POST", "/orders", body);
     if (r.status !== 201 && r.status !== 200) { show($("action-error"), problem(r.data)); return; }
-    show($("result"), "Booked " + money(amount) + ".");
+    show($("result"), say(T.booked, { amount: money(amount) }));
     addBooked(body.external_id, amount);
     await refresh();
   }
@@ -133,12 +138,12 @@
     const button = document.createElement("button");
     button.type = "button";
     button.className = "link refund";
-    button.textContent = "Refund";
+    button.textContent = T.refund;
     button.addEventListener("click", async () => {
       const r = await api("POST", "/orders/" + encodeURIComponent(externalId) + "/refunds", { external_id: externalId + "-refund", amount_minor: amount });
       if (r.status !== 201 && r.status !== 200) { show($("action-error"), problem(r.data)); return; }
-      li.textContent = money(amount) + " refunded";
-      show($("result"), "Refunded " + money(amount) + ".");
+      li.textContent = say(T.refundedItem, { amount: money(amount) });
+      show($("result"), say(T.refunded, { amount: money(amount) }));
       await refresh();
     });
     li.append(button);
@@ -148,12 +153,12 @@
   async function redeemReward() {
     const r = await api("POST", "/cards/" + card.id + "/redemptions", { external_id: id(), kind: "reward" });
     if (r.status !== 201 && r.status !== 200) { show($("action-error"), problem(r.data)); return; }
-    show($("result"), "Reward redeemed.");
+    show($("result"), T.rewardRedeemed);
     await refresh();
   }
 
   async function refresh() {
-    const r = await api("GET", "/cards/" + card.id);
+    const r = await api("GET", "/cards/" + card.id + "?lang=" + encodeURIComponent(lang));
     if (r.status === 200) { card = r.data; render(); }
     $("amount").value = "";
     $("redeem").value = "";
