@@ -457,7 +457,7 @@ fn refund(
         Rules::Stamp(rules) => stamp::refund(&mut state.stamps, rules, order, amount, now, out),
         Rules::Discount(_) | Rules::CumulativeDiscount(_) => {}
     }
-    spend::refund(&mut state.spend, ctx.window(), order, amount, now);
+    spend::refund(&mut state.spend, (ctx.window(), ctx.tz), order, amount, now);
     out.push(Entry {
         kind: EntryKind::Spend,
         amount: -amount,
