@@ -57,6 +57,9 @@ pub struct Settings {
     pub admin_key: Option<SecretString>,
     /// `WALLETCARDS_WEBHOOK_SECRET`: shared secret of the ERP webhook.
     pub webhook_secret: Option<SecretString>,
+    /// `WALLETCARDS_WEBHOOK_PREVIOUS_SECRET`: while the ERP moves to a new secret, the old one,
+    /// still accepted beside it; remove it once the ERP signs with the new one.
+    pub webhook_previous_secret: Option<SecretString>,
     /// The supplier's name on passes unless a program's branding sets its own.
     pub organization_name: String,
     pub log_format: LogFormat,

@@ -99,6 +99,7 @@ impl Application {
                 .as_ref()
                 .map(|k| hash_env_key(k.expose_secret())),
             webhook_secret: settings.webhook_secret.clone().map(Arc::new),
+            webhook_previous_secret: settings.webhook_previous_secret.clone().map(Arc::new),
             metrics: Arc::default(),
             google: google.map(Arc::new),
             google_callbacks: google_callbacks(settings)?.map(Arc::new),

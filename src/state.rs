@@ -19,6 +19,8 @@ pub struct AppState {
     pub env_admin_key_hash: Option<[u8; 32]>,
     /// The ERP webhook's shared secret; unset turns the webhook off.
     pub webhook_secret: Option<Arc<secrecy::SecretString>>,
+    /// The secret being rotated out, accepted beside `webhook_secret`.
+    pub webhook_previous_secret: Option<Arc<secrecy::SecretString>>,
     /// Google Wallet, when it is on (issuer id and service account configured).
     pub google: Option<Arc<crate::google::Issuer>>,
     /// Verifies Google Wallet save/delete callbacks; `None` when they are not configured.

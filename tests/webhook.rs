@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Engine, TestApp, WEBHOOK_SECRET, id, spawn_app};
+use common::{Engine, TestApp, WEBHOOK_SECRET, id, spawn_app, spawn_app_with_settings};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use walletcards::http::webhook::{SIGNATURE_HEADER, sign};
@@ -91,4 +91,39 @@ async fn signed_deliveries_book_and_everything_else_is_refused(engine: Engine) {
     assert_eq!(shown["balance"]["cashback_minor"], 1_500);
 }
 
-on_both_engines!(signed_deliveries_book_and_everything_else_is_refused);
+/// Rotating the secret on our side: the new one is set, the old one stays accepted as the
+/// previous secret until the ERP has switched.
+async fn during_a_rotation_both_secrets_are_accepted(engine: Engine) {
+    const OLD: &str = "whsec_old_0123456789abcdef";
+    let settings = [("webhook_previous_secret", json!(OLD))];
+    let app = spawn_app_with_settings(engine, &settings).await;
+    let card = app.issue_card("cashback").await;
+    let order = |external_id: &str| {
+        serde_json::to_vec(&json!({
+            "external_id": external_id, "account_id": card["account_id"],
+            "amount_minor": 10_000, "currency": "EUR", "placed_at": "2026-11-20T10:00:00Z",
+        }))
+        .expect("json")
+    };
+    let t = chrono::Utc::now().timestamp();
+    let path = "/webhooks/erp/orders";
+    for (secret, external_id, status) in [
+        (OLD, "ROT-1", StatusCode::CREATED),
+        (WEBHOOK_SECRET, "ROT-2", StatusCode::CREATED),
+        (
+            "whsec_someone_else_entirely",
+            "ROT-3",
+            StatusCode::UNAUTHORIZED,
+        ),
+    ] {
+        let body = order(external_id);
+        let header = format!("t={t},v1={}", sign(secret.as_bytes(), t, &body));
+        let (got, answer) = status_and_body(deliver(&app, path, &body, &header).await).await;
+        assert_eq!(got, status, "{external_id}: {answer}");
+    }
+}
+
+on_both_engines!(
+    signed_deliveries_book_and_everything_else_is_refused,
+    during_a_rotation_both_secrets_are_accepted,
+);

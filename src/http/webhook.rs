@@ -56,7 +56,13 @@ fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
 
 /// Checks a signature header against `body` at `now` (unix seconds), in constant time.
 /// Several `v1=` values may be given (during a secret rotation); one must match.
-pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), SignatureError> {
+/// `secrets` are the current one and, during a rotation on our side, the previous one.
+pub fn verify(
+    secrets: &[&[u8]],
+    header: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<(), SignatureError> {
     let mut timestamp = None;
     let mut candidates = Vec::new();
     for part in header.split(',') {
@@ -75,9 +81,11 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now: i64) -> Result<(), 
     if (now - timestamp).abs() > TOLERANCE_SECONDS {
         return Err(SignatureError::Stale);
     }
-    let matches = candidates
-        .iter()
-        .any(|c| mac(secret, timestamp, body).verify_slice(c).is_ok());
+    let matches = secrets.iter().any(|secret| {
+        candidates
+            .iter()
+            .any(|c| mac(secret, timestamp, body).verify_slice(c).is_ok())
+    });
     if matches {
         Ok(())
     } else {
@@ -98,7 +106,11 @@ fn authenticate(state: &AppState, headers: &HeaderMap, body: &[u8]) -> ApiResult
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let now = chrono::Utc::now().timestamp();
-    verify(secret.expose_secret().as_bytes(), header, body, now).map_err(|e| {
+    let mut secrets = vec![secret.expose_secret().as_bytes()];
+    if let Some(previous) = &state.webhook_previous_secret {
+        secrets.push(previous.expose_secret().as_bytes());
+    }
+    verify(&secrets, header, body, now).map_err(|e| {
         tracing::warn!(reason = %e, "webhook delivery refused");
         ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", e.to_string())
     })
@@ -149,13 +161,18 @@ mod tests {
     fn a_signed_body_verifies_and_any_change_breaks_it() {
         let body = br#"{"external_id":"A-1"}"#;
         let header = format!("t=1700000000,v1={}", sign(SECRET, 1_700_000_000, body));
-        assert_eq!(verify(SECRET, &header, body, 1_700_000_100), Ok(()));
+        assert_eq!(verify(&[SECRET], &header, body, 1_700_000_100), Ok(()));
         assert_eq!(
-            verify(SECRET, &header, br#"{"external_id":"A-2"}"#, 1_700_000_100),
+            verify(
+                &[SECRET],
+                &header,
+                br#"{"external_id":"A-2"}"#,
+                1_700_000_100
+            ),
             Err(SignatureError::Mismatch)
         );
         assert_eq!(
-            verify(b"other", &header, body, 1_700_000_100),
+            verify(&[b"other"], &header, body, 1_700_000_100),
             Err(SignatureError::Mismatch)
         );
     }
@@ -165,11 +182,11 @@ mod tests {
         let body = b"{}";
         let header = format!("t=1700000000,v1={}", sign(SECRET, 1_700_000_000, body));
         assert_eq!(
-            verify(SECRET, &header, body, 1_700_000_301),
+            verify(&[SECRET], &header, body, 1_700_000_301),
             Err(SignatureError::Stale)
         );
         assert_eq!(
-            verify(SECRET, &header, body, 1_699_999_699),
+            verify(&[SECRET], &header, body, 1_699_999_699),
             Err(SignatureError::Stale)
         );
         for junk in [
@@ -180,7 +197,7 @@ mod tests {
             "t=1700000000,v1=zz",
         ] {
             assert_eq!(
-                verify(SECRET, junk, body, 1_700_000_000),
+                verify(&[SECRET], junk, body, 1_700_000_000),
                 Err(SignatureError::Malformed),
                 "{junk}"
             );
@@ -195,6 +212,21 @@ mod tests {
             sign(b"old", 1_700_000_000, body),
             sign(SECRET, 1_700_000_000, body)
         );
-        assert_eq!(verify(SECRET, &header, body, 1_700_000_000), Ok(()));
+        assert_eq!(verify(&[SECRET], &header, body, 1_700_000_000), Ok(()));
+    }
+
+    #[test]
+    fn while_we_rotate_the_previous_secret_is_accepted_too() {
+        let body = b"{}";
+        let by_old = format!("t=1700000000,v1={}", sign(b"old", 1_700_000_000, body));
+        assert_eq!(
+            verify(&[SECRET, b"old"], &by_old, body, 1_700_000_000),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&[SECRET], &by_old, body, 1_700_000_000),
+            Err(SignatureError::Mismatch),
+            "once the previous secret is removed"
+        );
     }
 }
