@@ -102,6 +102,9 @@ pub struct GoogleSettings {
     /// Where Google posts save and delete events; default `<public URL>/google/callback`
     /// when root keys are configured (without them no callback could be verified).
     pub callback_url: Option<String>,
+    /// Wallet API requests per second this process may make (a token bucket). It is per
+    /// process: with several dispatching instances, give each its share of the quota.
+    pub requests_per_second: u32,
 }
 
 /// The two settings that switch the Google side on.
@@ -229,6 +232,7 @@ struct GoogleDefaults {
     api_url: &'static str,
     token_url: &'static str,
     origins: [&'static str; 0],
+    requests_per_second: u32,
 }
 
 #[derive(Serialize)]
@@ -267,6 +271,7 @@ const DEFAULTS: Defaults = Defaults {
         api_url: GOOGLE_API_URL,
         token_url: GOOGLE_TOKEN_URL,
         origins: [],
+        requests_per_second: crate::google::pace::REQUESTS_PER_SECOND,
     },
 };
 
@@ -377,6 +382,12 @@ impl Settings {
 
     fn validate_google(&self) -> Result<(), ConfigError> {
         let g = &self.google;
+        if g.requests_per_second == 0 {
+            return Err(invalid(
+                "WALLETCARDS_GOOGLE__REQUESTS_PER_SECOND",
+                "must be at least 1",
+            ));
+        }
         check_http_url("WALLETCARDS_GOOGLE__API_URL", &g.api_url)?;
         check_http_url("WALLETCARDS_GOOGLE__TOKEN_URL", &g.token_url)?;
         if let Some(url) = &g.callback_keys_url {
@@ -603,6 +614,16 @@ mod tests {
             jail.set_env("WALLETCARDS_GOOGLE__TOKEN_URL", "not a url");
             let e = Settings::load(None).expect_err("must fail").to_string();
             assert!(e.contains("WALLETCARDS_GOOGLE__TOKEN_URL"), "{e}");
+            jail.set_env(
+                "WALLETCARDS_GOOGLE__TOKEN_URL",
+                "https://oauth2.example/token",
+            );
+            jail.set_env("WALLETCARDS_GOOGLE__REQUESTS_PER_SECOND", "0");
+            let e = Settings::load(None).expect_err("must fail").to_string();
+            assert!(e.contains("WALLETCARDS_GOOGLE__REQUESTS_PER_SECOND"), "{e}");
+            jail.set_env("WALLETCARDS_GOOGLE__REQUESTS_PER_SECOND", "5");
+            let settings = Settings::load(None).expect("a share of the quota");
+            assert_eq!(settings.google.requests_per_second, 5);
             Ok(())
         });
     }

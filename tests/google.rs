@@ -526,6 +526,7 @@ async fn settings_switch_the_client_on_and_point_it_at_the_fake() {
         callback_keys_url: None,
         callback_keys_file: None,
         callback_url: None,
+        requests_per_second: 20,
     };
     assert!(
         WalletClient::from_settings(&settings)

@@ -18,7 +18,7 @@ use super::auth::{AccessToken, AuthError, ServiceAccount, TokenSource};
 use super::model::{
     LoyaltyClass, LoyaltyObject, LoyaltyObjectPatch, Message, ResourceId, ReviewStatus,
 };
-use super::pace::{REQUESTS_PER_SECOND, RequestPace};
+use super::pace::RequestPace;
 use super::response::{ApiError, Outcome, classify};
 use crate::config::GoogleSettings;
 
@@ -183,7 +183,7 @@ impl WalletClient {
             token_url: settings.token_url.clone(),
             issuer_id: credentials.issuer_id.to_owned(),
             request_timeout: WalletConfig::DEFAULT_TIMEOUT,
-            requests_per_second: REQUESTS_PER_SECOND,
+            requests_per_second: settings.requests_per_second,
         };
         Self::new(config, Arc::new(account)).map(Some)
     }
