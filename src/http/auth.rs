@@ -110,7 +110,10 @@ pub async fn key_of(state: &AppState, token: &str) -> Result<KeyHolder, ApiError
     };
     let presented = hex::encode(Sha256::digest(secret.as_bytes()));
     if same_secret(&presented, &record.secret_hash) {
-        state.store.note_api_key_use(&record, now()).await?;
+        // Bookkeeping only: a failure to note the use does not refuse the request.
+        if let Err(e) = state.store.note_api_key_use(&record, now()).await {
+            tracing::warn!(key = %record.id, error = %e, "could not note the API key's use");
+        }
         Ok(KeyHolder {
             role: record.role,
             id: Some(record.id),
