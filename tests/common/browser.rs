@@ -4,6 +4,7 @@
 //! packages provide the two programs (`.ci/run` installs them); `CHROMIUM` and
 //! `CHROMEDRIVER` override their paths.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -15,11 +16,22 @@ pub struct Browser {
     pub client: Client,
     /// Where downloads land.
     pub downloads: tempfile::TempDir,
+    /// Chromium's profile and temporary files, removed with the browser (it cannot clean
+    /// up after a kill).
+    _profile: tempfile::TempDir,
     driver: Child,
 }
 
 impl Drop for Browser {
+    /// Ends chromedriver and the Chromium it started: they run in a process group of their
+    /// own, so one signal reaches them all (killing chromedriver alone leaves Chromium
+    /// running, a few hundred processes per test run).
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -44,8 +56,11 @@ impl Browser {
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         let port = free_port();
+        let profile = tempfile::tempdir().expect("profile dir");
         let driver = Command::new(&chromedriver)
+            .env("TMPDIR", profile.path())
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -65,7 +80,8 @@ impl Browser {
                 "binary": chromium,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
                          "--disable-dev-shm-usage", format!("--window-size={size}"),
-                         "--lang=en-US"],
+                         "--lang=en-US",
+                         format!("--user-data-dir={}", profile.path().join("profile").display())],
                 "prefs": {
                     "download.default_directory": downloads.path(),
                     "download.prompt_for_download": false,
@@ -85,6 +101,7 @@ impl Browser {
                     return Browser {
                         client,
                         downloads,
+                        _profile: profile,
                         driver,
                     };
                 }
