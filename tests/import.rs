@@ -8,17 +8,10 @@ mod common;
 use std::process::Stdio;
 
 use chrono::{TimeDelta, Utc};
-use common::{Engine, TestApp, id, spawn_app};
+use common::{Engine, Run, TestApp, id, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
-
-/// What a run of the binary left behind.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
 
 /// Runs `walletcards import-orders` on `csv` (from a file, or from stdin with `-`) with the
 /// app's database and nothing else of the caller's configuration.
@@ -27,16 +20,12 @@ async fn import(app: &TestApp, csv: &str, args: &[&str]) -> Run {
     let file = dir.path().join("orders.csv");
     std::fs::write(&file, csv).expect("write csv");
     let from_stdin = args.contains(&"-");
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_walletcards"));
+    let mut command = app.command();
     command.arg("import-orders").args(args);
     if !from_stdin {
         command.arg(&file);
     }
-    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("WALLETCARDS_")) {
-        command.env_remove(name);
-    }
     let mut child = command
-        .env("WALLETCARDS_DATABASE_URL", &app.database_url)
         .current_dir(dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -48,12 +37,11 @@ async fn import(app: &TestApp, csv: &str, args: &[&str]) -> Run {
         stdin.write_all(csv.as_bytes()).await.expect("write stdin");
     }
     drop(stdin);
-    let out = child.wait_with_output().await.expect("the binary runs");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    child
+        .wait_with_output()
+        .await
+        .expect("the binary runs")
+        .into()
 }
 
 fn json_of(run: &Run) -> Value {

@@ -8,10 +8,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::apns_fake::{ApnsFake, Reply};
-use common::{Engine, apns_fake, drop_postgres_database, execute_sql, fetch, postgres_database};
+use common::{
+    Engine, apns_fake, drop_postgres_database, execute_sql, fetch, postgres_database,
+    walletcards_command,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 const ADMIN_KEY: &str = "restart-test-admin-key-0123456789";
 const TOKEN: &str = "00aa11bb22cc33dd44ee55ff66778899aabbccddeeff00112233445566778899";
@@ -25,11 +28,7 @@ struct Service {
 
 impl Service {
     fn start(&self) -> Child {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_walletcards"));
-        for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("WALLETCARDS_")) {
-            command.env_remove(name);
-        }
-        command
+        walletcards_command()
             .arg("serve")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())

@@ -394,6 +394,42 @@ impl TestApp {
     }
 }
 
+/// The built `walletcards` binary, without the `WALLETCARDS_*` settings of whoever runs the
+/// tests: only what the test sets reaches it.
+pub fn walletcards_command() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_walletcards"));
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("WALLETCARDS_")) {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// What a run of the binary left behind.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl TestApp {
+    /// The binary pointed at this app's database and nothing else of the caller's settings.
+    pub fn command(&self) -> tokio::process::Command {
+        let mut command = walletcards_command();
+        command.env("WALLETCARDS_DATABASE_URL", &self.database_url);
+        command
+    }
+}
+
 /// One delivery the outbox holds, as the dispatchers read it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Delivery {

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 use serde_json::{Value, json};
 
-use super::common::{Engine, TestApp, id, spawn_app};
+use super::common::{Engine, Run, TestApp, id, spawn_app};
 use super::{client, set_cookie, sign_in};
 
 async fn post_as(app: &TestApp, key: &str, path: &str, body: &Value) -> (StatusCode, Value) {
@@ -207,29 +207,9 @@ async fn bad_keys_are_refused_and_the_last_admin_key_is_kept(engine: Engine) {
     );
 }
 
-/// What a run of the binary printed.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 async fn walletcards(app: &TestApp, args: &[&str]) -> Run {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_walletcards"));
-    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("WALLETCARDS_")) {
-        command.env_remove(name);
-    }
-    let out = command
-        .args(args)
-        .env("WALLETCARDS_DATABASE_URL", &app.database_url)
-        .output()
-        .await
-        .expect("the binary runs");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let out = app.command().args(args).output().await;
+    out.expect("the binary runs").into()
 }
 
 async fn the_command_line_lists_and_revokes_keys(engine: Engine) {
