@@ -181,15 +181,19 @@ pub fn refund(
         if state.items[i].net == 0 {
             state.items.remove(i);
         }
-    } else if order.placed_at > now {
-        // Not in the window yet, and not an item: it never counted.
-    } else if window == Window::Lifetime {
-        state.settled -= amount;
-    } else if window == Window::CalendarYear {
-        // In its year's sum while that year is the current one; gone with it after.
-        let year = local_year(tz, order.placed_at);
-        if state.years.iter().any(|y| y.year == year) {
-            add_to_year(state, year, -amount);
+    } else if order.placed_at <= now {
+        // Not an item (an order placed ahead is one until its time): folded into a sum.
+        match window {
+            Window::Lifetime => state.settled -= amount,
+            // In its year's sum while that year is the current one; gone with it after.
+            Window::CalendarYear => {
+                let year = local_year(tz, order.placed_at);
+                if state.years.iter().any(|y| y.year == year) {
+                    add_to_year(state, year, -amount);
+                }
+            }
+            // An item until it leaves the window; gone after.
+            Window::RollingDays(_) => {}
         }
     }
 }
