@@ -75,7 +75,54 @@ pub struct Settings {
     pub apple: AppleSettings,
     pub outbox: OutboxSettings,
     pub google: GoogleSettings,
+    pub mail: MailSettings,
 }
+
+/// How the SMTP connection is secured (`WALLETCARDS_MAIL__TLS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTls {
+    /// Plain connection upgraded with STARTTLS, refused if the server cannot (port 587).
+    Starttls,
+    /// TLS from the first byte (SMTPS, port 465).
+    Tls,
+    /// No encryption: only for a relay on the same host or network.
+    None,
+}
+
+impl MailTls {
+    /// The port each mode is usually served on.
+    pub fn default_port(self) -> u16 {
+        match self {
+            MailTls::Starttls => 587,
+            MailTls::Tls => 465,
+            MailTls::None => 25,
+        }
+    }
+}
+
+/// Outgoing mail (`WALLETCARDS_MAIL__*`). Without a host, mails are written as `.eml` files
+/// to `{data dir}/mail/` instead of being sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// The SMTP server (submission relay).
+    pub host: Option<String>,
+    /// Default: 587 with `starttls`, 465 with `tls`, 25 with `none`.
+    pub port: Option<u16>,
+    pub tls: MailTls,
+    pub user: Option<String>,
+    pub password: Option<SecretString>,
+    /// The sender, `Name <address>` or an address; required with a host.
+    pub from: Option<String>,
+    /// One-time links mailed to one address within an hour, at most (beyond: none is sent).
+    pub per_address_per_hour: u32,
+    /// Enrollment links mailed through one invite within an hour, at most.
+    pub per_invite_per_hour: u32,
+}
+
+/// The sender of mails written to files when no sender is configured.
+pub const DEFAULT_MAIL_FROM: &str = "walletcards <noreply@localhost>";
 
 /// Google Wallet (`WALLETCARDS_GOOGLE__*`). Without an issuer id and a service account the
 /// Google side is off: [`GoogleSettings::credentials`] returns `None`.
@@ -225,6 +272,14 @@ struct Defaults {
     apple: AppleDefaults,
     outbox: OutboxSettings,
     google: GoogleDefaults,
+    mail: MailDefaults,
+}
+
+#[derive(Serialize)]
+struct MailDefaults {
+    tls: MailTls,
+    per_address_per_hour: u32,
+    per_invite_per_hour: u32,
 }
 
 #[derive(Serialize)]
@@ -272,6 +327,11 @@ const DEFAULTS: Defaults = Defaults {
         token_url: GOOGLE_TOKEN_URL,
         origins: [],
         requests_per_second: crate::google::pace::REQUESTS_PER_SECOND,
+    },
+    mail: MailDefaults {
+        tls: MailTls::Starttls,
+        per_address_per_hour: 5,
+        per_invite_per_hour: 50,
     },
 };
 
@@ -358,7 +418,44 @@ impl Settings {
         }
         self.validate_apple()?;
         self.trusted_proxy_networks()?;
+        self.validate_mail()?;
         self.validate_google()
+    }
+
+    fn validate_mail(&self) -> Result<(), ConfigError> {
+        let m = &self.mail;
+        if m.host.as_deref().is_some_and(|h| h.trim().is_empty()) {
+            return Err(invalid("WALLETCARDS_MAIL__HOST", "must not be empty"));
+        }
+        if m.port == Some(0) {
+            return Err(invalid("WALLETCARDS_MAIL__PORT", "must be a port number"));
+        }
+        if m.host.is_some() && m.from.is_none() {
+            return Err(invalid(
+                "WALLETCARDS_MAIL__FROM",
+                "HOST is set, so the sender is needed too (e.g. \"Loyalty <loyalty@example.com>\")",
+            ));
+        }
+        if m.user.is_some() != m.password.is_some() {
+            return Err(invalid(
+                "WALLETCARDS_MAIL__PASSWORD",
+                "USER and PASSWORD go together",
+            ));
+        }
+        let from = m.from.as_deref().unwrap_or(DEFAULT_MAIL_FROM);
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "WALLETCARDS_MAIL__FROM",
+                "must be an address or `Name <address>`",
+            ));
+        }
+        if m.per_address_per_hour == 0 || m.per_invite_per_hour == 0 {
+            return Err(invalid(
+                "WALLETCARDS_MAIL__PER_ADDRESS_PER_HOUR",
+                "the mail limits must be at least 1",
+            ));
+        }
+        Ok(())
     }
 
     /// [`Settings::trusted_proxies`] parsed; a bare address is a network of one.

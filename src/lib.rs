@@ -16,6 +16,7 @@ pub mod google;
 pub mod http;
 pub mod import;
 pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod passes;
 pub mod render;

@@ -35,6 +35,8 @@ pub struct Application {
     apns: Option<crate::jobs::outbox::Apns>,
     /// Whether this process runs the outbox dispatchers.
     dispatch: bool,
+    /// Where the mail dispatcher sends mails, when this process dispatches.
+    mailer: Option<crate::mail::Mailer>,
     outbox: crate::jobs::outbox::Policy,
     /// Days delivered outbox rows are kept (0: for ever).
     keep_done_days: u32,
@@ -63,6 +65,13 @@ impl Application {
             })
         } else {
             None
+        };
+        let mailer = match settings.outbox.dispatch {
+            true => Some(
+                crate::mail::Mailer::from_settings(&settings.mail, &settings.data_dir)
+                    .context("setting up mail (WALLETCARDS_MAIL__*)")?,
+            ),
+            false => None,
         };
         let designs = Designs::load(&settings.templates_dir).with_context(|| {
             format!(
@@ -108,12 +117,17 @@ impl Application {
                 settings.public_requests_per_minute,
                 settings.trusted_proxy_networks()?,
             )),
+            mail_limits: crate::enroll::MailLimits {
+                per_address_per_hour: settings.mail.per_address_per_hour,
+                per_invite_per_hour: settings.mail.per_invite_per_hour,
+            },
         };
         Ok(Application {
             listener,
             state,
             apns,
             dispatch: settings.outbox.dispatch,
+            mailer,
             outbox: (&settings.outbox).into(),
             keep_done_days: settings.outbox.keep_done_days,
             database_url: settings.database_url(),
@@ -168,6 +182,15 @@ impl Application {
                 policy: self.outbox.clone(),
                 metrics: Arc::clone(&self.state.metrics),
                 known_classes: Default::default(),
+            };
+            workers.push(tokio::spawn(Arc::new(dispatcher).run(shutdown.clone())));
+        }
+        if let Some(mailer) = self.mailer {
+            let dispatcher = crate::jobs::mail::Dispatcher {
+                store: self.state.store.clone(),
+                mailer,
+                policy: self.outbox.clone(),
+                metrics: Arc::clone(&self.state.metrics),
             };
             workers.push(tokio::spawn(Arc::new(dispatcher).run(shutdown.clone())));
         }

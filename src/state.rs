@@ -31,4 +31,6 @@ pub struct AppState {
     pub public_limit: Arc<crate::http::pages::limit::PublicLimit>,
     /// Signed passes by card version, and the counters of the pass pipeline.
     pub passes: Arc<PassCache>,
+    /// How many one-time links may be mailed to one address and through one invite an hour.
+    pub mail_limits: crate::enroll::MailLimits,
 }

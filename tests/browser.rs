@@ -1,5 +1,6 @@
 //! The pages in a real browser (headless Chromium through chromedriver): a decision-maker
-//! enrolls from an invite on a phone-sized screen and gets a pass that `walletcards verify`
+//! enrolls from an invite on a phone-sized screen, opens the link mailed to them (a real SMTP
+//! exchange with the loopback sink) and gets a pass that `walletcards verify`
 //! accepts and a Google save link that verifies; desk staff scan a card, book an order, see
 //! the balance and refund it. Screenshots of each page are saved (see `common::browser`).
 
@@ -10,14 +11,23 @@ use std::time::Duration;
 
 use common::browser::Browser;
 use common::google_fake::verify_jwt;
-use common::{Engine, GOOGLE_ISSUER, eventually, id, spawn_app, spawn_google_app};
+use common::smtp_sink::SmtpSink;
+use common::{Engine, GOOGLE_ISSUER, eventually, id, spawn_app, spawn_google_app_with};
 use fantoccini::Locator;
+use serde_json::json;
 use walletcards::http::auth::create_api_key;
 use walletcards::store::Role;
 
 #[tokio::test]
 async fn a_decision_maker_enrolls_from_an_invite_and_gets_both_wallet_buttons() {
-    let g = spawn_google_app(Engine::Sqlite, GOOGLE_ISSUER).await;
+    let sink = SmtpSink::start().await;
+    let mail = [
+        ("mail.host", json!("127.0.0.1")),
+        ("mail.port", json!(sink.port)),
+        ("mail.tls", json!("none")),
+        ("mail.from", json!("loyalty@acme.example")),
+    ];
+    let g = spawn_google_app_with(Engine::Sqlite, GOOGLE_ISSUER, &mail).await;
     let app = &g.app;
     let (program, invite) = app.create_invite("stamp", "Bauhaus AG").await;
     let browser = Browser::start(true).await;
@@ -31,9 +41,21 @@ async fn a_decision_maker_enrolls_from_an_invite_and_gets_both_wallet_buttons() 
     browser.click("#consent").await;
     browser.screenshot("enrollment-form").await;
     browser.click("#join").await;
+    browser.wait_for_text("h1", "Check your inbox").await;
+    browser.screenshot("enrollment-check-inbox").await;
 
-    browser.wait_for_text("h1", "Partner stamp").await;
-    browser.screenshot("member-page").await;
+    // The mailed link: a page with one button, then every card of the person.
+    let link = sink
+        .wait_for("olga@bauhaus.example", 1)
+        .await
+        .remove(0)
+        .link();
+    b.goto(&link).await.expect("open the mailed link");
+    browser.screenshot("mailed-link").await;
+    browser.click("#open").await;
+    browser.wait_for_text("h1", "Your cards").await;
+    browser.wait_for_text("#cards", "Partner stamp").await;
+    browser.screenshot("member-cards").await;
     let page = b.source().await.expect("html");
     assert!(
         page.contains("Olga Ivanova") && page.contains("Bauhaus AG"),
@@ -41,7 +63,7 @@ async fn a_decision_maker_enrolls_from_an_invite_and_gets_both_wallet_buttons() 
     );
 
     // Google: the button's link is a save link signed by the service account.
-    let google = browser.find("#add-google").await;
+    let google = browser.find("#add-google-1").await;
     let link = google.attr("href").await.expect("attr").expect("a link");
     let jwt = link
         .strip_prefix("https://pay.google.com/gp/v/save/")
@@ -54,7 +76,7 @@ async fn a_decision_maker_enrolls_from_an_invite_and_gets_both_wallet_buttons() 
     );
 
     // Apple: the button downloads the pass, and the validator accepts it.
-    browser.click("#add-apple").await;
+    browser.click("#add-apple-1").await;
     let downloads = browser.downloads.path().to_owned();
     eventually(
         "the pass is downloaded",

@@ -1,7 +1,7 @@
 //! Invites on SQLite and PostgreSQL: created through the admin API with their QR codes,
 //! validated naming the field, revoked; and enrollment through them (`enrollment`), driven
-//! through the library the enrollment page calls (`walletcards::enroll`) against the running
-//! app.
+//! through the library the enrollment pages call (`walletcards::enroll`) against the running
+//! app: the form queues a mail with a one-time link, and opening that link enrolls.
 
 mod common;
 #[path = "invites/enrollment.rs"]
@@ -10,7 +10,11 @@ mod enrollment;
 use common::{Engine, TestApp, assert_status, id, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use walletcards::enroll::{EnrollError, EnrollForm, enroll, invite_status};
+use walletcards::domain::i18n::Lang;
+use walletcards::domain::model::{Card, Member};
+use walletcards::enroll::{
+    EnrollError, EnrollForm, Mailed, invite_status, open_link, request_join_link,
+};
 use walletcards::render::qr::{qr_code, qr_png, qr_svg};
 
 on_both_engines!(
@@ -54,8 +58,69 @@ pub async fn assert_closed(app: &TestApp, invite: &Value, closed: fn(&EnrollErro
     let shown = invite_status(&app.state, &token(invite)).await;
     assert!(shown.as_ref().is_err_and(closed), "{shown:?}");
     let newcomer = form("Zoe Newcomer", "zoe.newcomer@example.test");
-    let outcome = enroll(&app.state, &token(invite), newcomer).await;
+    let outcome = enroll(app, &token(invite), newcomer).await;
     assert!(outcome.as_ref().is_err_and(closed), "{outcome:?}");
+}
+
+/// What one enrollment came to: the member and their cards.
+#[derive(Debug)]
+pub struct Enrolled {
+    pub member: Member,
+    pub cards: Vec<Card>,
+    /// Whether the enrollment took a use of the invite (a new member).
+    pub new_member: bool,
+}
+
+/// The one-time link token of the newest mail queued to `email` (the outbox holds the mail
+/// until a dispatcher sends it; these apps have none).
+pub async fn queued_link(app: &TestApp, email: &str) -> String {
+    let mails: Vec<(Option<String>,)> = app
+        .fetch(&format!(
+            "SELECT payload FROM outbox WHERE kind = 'mail' AND target = '{email}' ORDER BY id DESC"
+        ))
+        .await;
+    let payload = mails
+        .first()
+        .and_then(|(p,)| p.clone())
+        .expect("a mail was queued");
+    let mail: Value = serde_json::from_str(&payload).expect("mail JSON");
+    let text = mail["text"].as_str().expect("text");
+    let at = text.find("/access/").expect("a link in the mail") + "/access/".len();
+    text[at..]
+        .split_whitespace()
+        .next()
+        .expect("token")
+        .to_owned()
+}
+
+/// The whole enrollment as the pages drive it: the form, the mail's link, opening it.
+pub async fn enroll(app: &TestApp, token: &str, form: EnrollForm) -> Result<Enrolled, EnrollError> {
+    let email = walletcards::store::normalize_email(&form.email);
+    let uses_before = invite_uses(app, token).await;
+    let mailed = request_join_link(&app.state, token, form, Lang::En).await?;
+    assert_eq!(mailed, Mailed::Queued);
+    let opened = open_link(&app.state, &queued_link(app, &email).await).await?;
+    let cards = app
+        .state
+        .store
+        .member_cards(&opened.member.id)
+        .await
+        .expect("cards");
+    Ok(Enrolled {
+        member: opened.member,
+        cards,
+        new_member: invite_uses(app, token).await > uses_before,
+    })
+}
+
+async fn invite_uses(app: &TestApp, token: &str) -> i64 {
+    let rows: Vec<(i64,)> = app
+        .fetch(&format!(
+            "SELECT uses FROM invites WHERE token = '{}'",
+            token.replace('\'', "")
+        ))
+        .await;
+    rows.first().map_or(0, |(n,)| *n)
 }
 
 pub async fn uses(app: &TestApp, invite: &Value) -> i64 {

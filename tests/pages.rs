@@ -9,6 +9,10 @@ mod common;
 #[path = "pages/public.rs"]
 mod public;
 
+/// Mailed one-time links: enrollment that proves the e-mail, personal links, mail delivery.
+#[path = "pages/mailed_links.rs"]
+mod mailed_links;
+
 /// API keys: created, listed and revoked, over the API and on the command line.
 #[path = "pages/api_keys.rs"]
 mod api_keys;

@@ -95,6 +95,11 @@ id_type!(
     InviteId,
     "inv"
 );
+id_type!(
+    /// A one-time link mailed to a person (the secret token is only stored hashed).
+    EmailLinkId,
+    "lnk"
+);
 
 #[cfg(test)]
 mod tests {

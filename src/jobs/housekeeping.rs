@@ -1,7 +1,8 @@
 //! Housekeeping of `serve`, once an hour: tables that would otherwise grow with every delivery
 //! are trimmed. Delivered outbox rows go after `WALLETCARDS_OUTBOX__KEEP_DONE_DAYS` (dead
 //! letters stay until an admin retries them), and Google notification records once they no
-//! longer count against any object's daily budget. It also warns, in the log, of a signing
+//! longer count against any object's daily budget, and mailed links and holder sessions a day
+//! after they expired (so a late click still learns that its link expired). It also warns, in the log, of a signing
 //! certificate that expires within 30 days.
 
 use std::time::Duration;
@@ -23,6 +24,7 @@ const BATCH: u32 = 5_000;
 pub struct Trimmed {
     pub deliveries: u64,
     pub notifications: u64,
+    pub links: u64,
 }
 
 /// Trims what is due at `at`; `keep_done_days` 0 keeps every delivery.
@@ -45,6 +47,7 @@ pub async fn run_once(
     done.notifications = store
         .prune_google_notifications(at - TimeDelta::days(1))
         .await?;
+    done.links = store.prune_email_links(at - TimeDelta::days(1)).await?;
     Ok(done)
 }
 
@@ -57,9 +60,10 @@ pub async fn run(
 ) {
     loop {
         match run_once(&store, now(), keep_done_days).await {
-            Ok(t) if t.deliveries > 0 || t.notifications > 0 => tracing::info!(
+            Ok(t) if t.deliveries > 0 || t.notifications > 0 || t.links > 0 => tracing::info!(
                 deliveries = t.deliveries,
                 notifications = t.notifications,
+                links = t.links,
                 "old delivery records deleted"
             ),
             Ok(_) => {}

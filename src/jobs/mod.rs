@@ -3,5 +3,6 @@
 
 pub mod google;
 pub mod housekeeping;
+pub mod mail;
 pub mod outbox;
 pub mod recompute;

@@ -14,6 +14,7 @@ mod devices;
 mod google;
 mod invites;
 mod ledger;
+mod links;
 mod members;
 mod outbox;
 mod programs;
@@ -45,9 +46,11 @@ pub use ledger::{
     BookError, CardRequest, CardRequestKind, CardVersion, EntryRow, Holder, HolderChange, Keyed,
     KeyedTable, OrderRecord, RefundRecord, Target,
 };
+pub use links::{EmailLink, LinkPurpose, RecentLinks};
 pub use members::{MemberKey, normalize_email};
 pub use outbox::{
-    CHANNEL as OUTBOX_CHANNEL, DeadLetter, Delivery, DeliveryEnd, OutboxStats, Signals,
+    CHANNEL as OUTBOX_CHANNEL, DeadLetter, Delivery, DeliveryEnd, MAIL as MAIL_KIND, OutboxStats,
+    Signals,
 };
 pub use rows::Page;
 pub use sessions::WebSession;

@@ -1,5 +1,6 @@
-//! The outbox: one row per delivery a card version needs, written in the transaction that
-//! made the version (see `ledger::enqueue`). Dispatchers claim due rows with a lease, deliver
+//! The outbox: one row per delivery a change needs, written in the transaction that made the
+//! change: a card version's pushes and Google updates (see `ledger::enqueue`), and mails
+//! ([`Store::enqueue_mail`]), which carry no card but their composed message. Dispatchers claim due rows with a lease, deliver
 //! them and record the end: done, retry later, or dead (a dead letter an admin can retry).
 //!
 //! Claiming: on PostgreSQL the oldest due rows are picked `FOR UPDATE SKIP LOCKED`, so several
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::Notify;
 
-use super::tx::{Arg, args, placeholders};
+use super::tx::{Arg, Tx, args, placeholders};
 use super::{Engine, Page, Store, StoreResult, read};
 
 /// The channel a committed change is announced on between instances (PostgreSQL).
@@ -25,11 +26,14 @@ pub const CHANNEL: &str = "walletcards_outbox";
 pub struct Delivery {
     pub id: i64,
     pub kind: String,
-    pub card_id: String,
-    pub card_version: i64,
-    /// The push token (Apple) or object id (Google).
+    /// The card whose version this delivers (none for a mail).
+    pub card_id: Option<String>,
+    pub card_version: Option<i64>,
+    /// The push token (Apple), object id (Google) or recipient (mail).
     pub target: String,
     pub notify: Option<String>,
+    /// What a mail delivers (the composed message, JSON); cleared once delivered.
+    pub payload: Option<String>,
     /// Attempts so far, this one included.
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
@@ -40,8 +44,8 @@ pub struct Delivery {
 pub struct DeadLetter {
     pub id: i64,
     pub kind: String,
-    pub card_id: String,
-    pub card_version: i64,
+    pub card_id: Option<String>,
+    pub card_version: Option<i64>,
     pub target: String,
     pub attempts: i32,
     pub last_error: Option<String>,
@@ -74,10 +78,14 @@ pub struct OutboxStats {
     pub oldest_due_age_seconds: f64,
 }
 
-const COLUMNS: &str = "id, kind, card_id, card_version, target, notify, attempts, created_at";
+const COLUMNS: &str =
+    "id, kind, card_id, card_version, target, notify, payload, attempts, created_at";
 
 /// The outbox kinds, one dispatcher each.
-pub const KINDS: [&str; 2] = ["apple_push", "google_object"];
+pub const KINDS: [&str; 3] = ["apple_push", "google_object", "mail"];
+
+/// The outbox kind of mails.
+pub const MAIL: &str = "mail";
 
 /// One wake-up signal per outbox kind: each dispatcher waits on its own, and a commit wakes
 /// them all (a shared `Notify` would wake only one of them).
@@ -99,6 +107,19 @@ impl Signals {
             signal.notify_one();
         }
     }
+}
+
+/// Queues a mail to `to` in the caller's transaction; `payload` is the composed message.
+pub(crate) async fn enqueue_mail(
+    tx: &mut Tx,
+    to: &str,
+    payload: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = "INSERT INTO outbox (kind, target, payload, state, attempts, due_at, created_at) \
+               VALUES ($1, $2, $3, 'pending', 0, $4, $4)";
+    tx.execute(sql, &args![MAIL, to, payload, now]).await?;
+    Ok(())
 }
 
 impl Store {
@@ -155,8 +176,9 @@ impl Store {
             return Ok(());
         }
         let (set, mut values) = match end {
+            // A delivered mail's payload (which may hold a one-time link) is not kept.
             DeliveryEnd::Done => (
-                "state = 'done', locked_until = NULL, last_error = NULL, updated_at = $1",
+                "state = 'done', locked_until = NULL, last_error = NULL, payload = NULL, updated_at = $1",
                 Vec::from(args![now]),
             ),
             DeliveryEnd::Retry { due_at, error } => (

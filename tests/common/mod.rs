@@ -8,6 +8,7 @@ pub mod apns_fake;
 pub mod browser;
 pub mod device;
 pub mod google_fake;
+pub mod smtp_sink;
 
 use std::path::PathBuf;
 
@@ -128,6 +129,24 @@ pub async fn spawn_app_with(engine: Engine, push: Option<&PushTarget>) -> TestAp
 /// The app with extra settings (`"google.issuer_id"`, …) over the test defaults.
 pub async fn spawn_app_with_settings(engine: Engine, settings: &[(&str, Value)]) -> TestApp {
     build_app(engine, None, None, settings).await
+}
+
+/// The app dispatching mail over SMTP (no TLS) to a loopback sink started here, with the
+/// sender `Acme Loyalty <loyalty@acme.example>`; `extra` settings go over it.
+pub async fn spawn_app_with_mail(
+    engine: Engine,
+    extra: &[(&str, Value)],
+) -> (TestApp, smtp_sink::SmtpSink) {
+    let sink = smtp_sink::SmtpSink::start().await;
+    let mut settings = vec![
+        ("outbox.dispatch", json!(true)),
+        ("mail.host", json!("127.0.0.1")),
+        ("mail.port", json!(sink.port)),
+        ("mail.tls", json!("none")),
+        ("mail.from", json!("Acme Loyalty <loyalty@acme.example>")),
+    ];
+    settings.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+    (spawn_app_with_settings(engine, &settings).await, sink)
 }
 
 /// A second instance of `first`'s app on the same PostgreSQL database (as in a scaled
@@ -302,6 +321,11 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// The app's data folder (`WALLETCARDS_DATA_DIR`).
+    pub fn data_dir(&self) -> PathBuf {
+        self._dir.path().join("data")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.base)
     }
@@ -548,23 +572,30 @@ pub struct Google {
 /// The app with Google Wallet on (as `issuer`), pointed at a fake that knows
 /// [`GOOGLE_ISSUER`].
 pub async fn spawn_google_app(engine: Engine, issuer: &str) -> Google {
+    spawn_google_app_with(engine, issuer, &[]).await
+}
+
+/// [`spawn_google_app`] with `extra` settings over it (mail, …).
+pub async fn spawn_google_app_with(
+    engine: Engine,
+    issuer: &str,
+    extra: &[(&str, Value)],
+) -> Google {
     let account = google_fake::TestServiceAccount::generate();
     let fake = google_fake::GoogleFake::start(&account, GOOGLE_ISSUER).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let key_file = dir.path().join("service-account.json");
     std::fs::write(&key_file, &account.key_file_json).expect("key file");
-    let app = spawn_app_with_settings(
-        engine,
-        &[
-            ("outbox.dispatch", json!(true)),
-            ("google.issuer_id", json!(issuer)),
-            ("google.service_account", json!(key_file)),
-            ("google.api_url", json!(fake.api_url)),
-            ("google.token_url", json!(fake.token_url)),
-            ("google.origins", json!([GOOGLE_ORIGIN])),
-        ],
-    )
-    .await;
+    let mut settings = vec![
+        ("outbox.dispatch", json!(true)),
+        ("google.issuer_id", json!(issuer)),
+        ("google.service_account", json!(key_file)),
+        ("google.api_url", json!(fake.api_url)),
+        ("google.token_url", json!(fake.token_url)),
+        ("google.origins", json!([GOOGLE_ORIGIN])),
+    ];
+    settings.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+    let app = spawn_app_with_settings(engine, &settings).await;
     Google {
         app,
         fake,

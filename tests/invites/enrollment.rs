@@ -3,10 +3,14 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use walletcards::enroll::{EnrollError, EnrollForm, Enrolled, enroll, invite_status};
+use walletcards::domain::i18n::Lang;
+use walletcards::enroll::{
+    EnrollError, EnrollForm, Mailed, invite_status, open_link, request_join_link,
+};
 
-use super::{assert_closed, form, invite_setup, token, uses};
+use super::{Enrolled, assert_closed, enroll, form, invite_setup, queued_link, token, uses};
 use crate::common::{Engine, TestApp, assert_status, id, spawn_app};
+use walletcards::domain::model::Member;
 
 crate::on_both_engines!(
     a_new_person_gets_a_member_and_a_card_per_program_for_one_use,
@@ -19,7 +23,7 @@ crate::on_both_engines!(
 
 /// Enrolls and expects success.
 async fn enrolled(app: &TestApp, invite: &Value, form: EnrollForm) -> Enrolled {
-    match enroll(&app.state, &token(invite), form).await {
+    match enroll(app, &token(invite), form).await {
         Ok(done) => done,
         Err(e) => panic!("enrollment failed: {e:?}"),
     }
@@ -131,16 +135,11 @@ async fn a_used_up_or_expired_invite_says_so_and_creates_no_one(engine: Engine) 
     assert_closed(&app, &fresh, |e| matches!(e, EnrollError::Expired)).await;
     assert_eq!(uses(&app, &fresh).await, 0);
     // Even someone already enrolled gets nothing through an expired invite.
-    let known = enroll(
-        &app.state,
-        &token(&fresh),
-        form("Anna", "anna@example.test"),
-    )
-    .await;
+    let known = enroll(&app, &token(&fresh), form("Anna", "anna@example.test")).await;
     assert!(matches!(known, Err(EnrollError::Expired)), "{known:?}");
 
     for unknown in ["", "x", &"A".repeat(27), &token(&fresh)[..26]] {
-        let outcome = enroll(&app.state, unknown, form("Dan", "dan@example.test")).await;
+        let outcome = enroll(&app, unknown, form("Dan", "dan@example.test")).await;
         assert!(
             matches!(outcome, Err(EnrollError::NotFound)),
             "{unknown}: {outcome:?}"
@@ -204,7 +203,7 @@ async fn a_form_with_a_bad_field_names_it_and_uses_nothing(engine: Engine) {
         ),
     ];
     for (bad, field) in cases {
-        match enroll(&app.state, &token(&invite), bad).await {
+        match enroll(&app, &token(&invite), bad).await {
             Err(EnrollError::Invalid {
                 field: got,
                 message,
@@ -220,27 +219,61 @@ async fn a_form_with_a_bad_field_names_it_and_uses_nothing(engine: Engine) {
         .get_ok(&format!("/accounts/{}/members", id(&account)))
         .await;
     assert_eq!(members["items"], json!([]));
+    let mails: Vec<(i64,)> = app
+        .fetch("SELECT COUNT(*) FROM outbox WHERE kind = 'mail'")
+        .await;
+    assert_eq!(mails, [(0,)], "a bad form mailed a link");
+}
+
+/// Two links, each requested and then opened at the same moment.
+async fn open_two_at_once(
+    app: &TestApp,
+    invite: &Value,
+    forms: [EnrollForm; 2],
+) -> (Result<Member, EnrollError>, Result<Member, EnrollError>) {
+    let t = token(invite);
+    let mut links = Vec::new();
+    for f in forms {
+        let email = walletcards::store::normalize_email(&f.email);
+        let mailed = request_join_link(&app.state, &t, f, Lang::En).await;
+        assert_eq!(mailed.expect("mailed"), Mailed::Queued);
+        links.push(queued_link(app, &email).await);
+    }
+    let (a, b) = tokio::join!(
+        open_link(&app.state, &links[0]),
+        open_link(&app.state, &links[1]),
+    );
+    (a.map(|o| o.member), b.map(|o| o.member))
 }
 
 async fn concurrent_enrollments_neither_duplicate_people_nor_pass_max_uses(engine: Engine) {
     let app = spawn_app(engine).await;
     let (_, _, invite) = invite_setup(&app, json!({"max_uses": 1})).await;
-    let t = token(&invite);
-    let (a, b) = tokio::join!(
-        enroll(&app.state, &t, form("Anna", "anna@example.test")),
-        enroll(&app.state, &t, form("Anna", "ANNA@example.test")),
-    );
+    let (a, b) = open_two_at_once(
+        &app,
+        &invite,
+        [
+            form("Anna", "anna@example.test"),
+            form("Anna", "ANNA@example.test"),
+        ],
+    )
+    .await;
     let (a, b) = (a.expect("first"), b.expect("second"));
-    assert_eq!(a.member.id, b.member.id);
-    assert_eq!(card_ids(&a), card_ids(&b));
+    assert_eq!(a.id, b.id);
+    let cards = app.state.store.member_cards(&a.id).await.expect("cards");
+    assert_eq!(cards.len(), 2, "each program's card once");
     assert_eq!(uses(&app, &invite).await, 1);
 
     let (_, _, other) = invite_setup(&app, json!({"max_uses": 1})).await;
-    let t = token(&other);
-    let (c, d) = tokio::join!(
-        enroll(&app.state, &t, form("Carla", "carla@example.test")),
-        enroll(&app.state, &t, form("Dan", "dan@example.test")),
-    );
+    let (c, d) = open_two_at_once(
+        &app,
+        &other,
+        [
+            form("Carla", "carla@example.test"),
+            form("Dan", "dan@example.test"),
+        ],
+    )
+    .await;
     let used_up = [&c, &d]
         .iter()
         .filter(|r| matches!(r, Err(EnrollError::UsedUp)))

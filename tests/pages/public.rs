@@ -1,7 +1,7 @@
 //! The public pages over HTTP: the member page (its token, languages, device buttons, QR
 //! code, pass download and the pass's link back to it) and enrollment from an invite (the
-//! form's checks and CSRF, the same e-mail twice, closed and unknown invites, the printable
-//! invite).
+//! form's checks and CSRF, "check your inbox" without a card, closed and unknown invites, the
+//! printable invite). The mailed links themselves: `mailed_links`.
 
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
@@ -200,33 +200,38 @@ async fn an_invite_link_enrolls_a_decision_maker_and_says_when_it_is_closed(engi
         .expect("post");
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 
+    // Submitting shows no card: it says "check your inbox" and queues a mail; nobody is
+    // created before the link in it is opened (see `mailed_links`).
     let joined = post_join(&url, &person).await;
     assert_eq!(joined.status(), StatusCode::SEE_OTHER);
-    let member_page = joined.headers()[LOCATION]
+    let sent = joined.headers()[LOCATION]
         .to_str()
         .expect("location")
         .to_owned();
-    assert!(member_page.starts_with("/m/"), "{member_page}");
+    assert!(sent.ends_with("/sent?lang=en"), "{sent}");
     let shown = client()
-        .get(format!("{}{member_page}", app.base))
+        .get(format!("{}{sent}", app.base))
         .send()
         .await
-        .expect("member page");
+        .expect("sent page");
     assert_eq!(shown.status(), StatusCode::OK);
     let shown = shown.text().await.expect("html");
+    assert!(shown.contains("Check your inbox"), "{shown}");
     assert!(
-        shown.contains("Olga Ivanova") && shown.contains("id=\"add-apple\""),
+        !shown.contains("/m/") && !shown.contains("pkpass"),
         "{shown}"
     );
 
-    // Twice with the same e-mail: the same card again.
+    // Twice with the same e-mail: the same answer, a second mail, still no one created.
     let again = post_join(&url, &person).await;
-    assert_eq!(
-        again.headers()[LOCATION].to_str().expect("location"),
-        member_page
-    );
-    let cards: Vec<(i64,)> = app.fetch("SELECT COUNT(*) FROM cards").await;
-    assert_eq!(cards[0].0, 1);
+    assert_eq!(again.headers()[LOCATION].to_str().expect("location"), sent);
+    let counts: Vec<(i64, i64, i64)> = app
+        .fetch(
+            "SELECT (SELECT COUNT(*) FROM cards), (SELECT COUNT(*) FROM members), \
+             (SELECT COUNT(*) FROM outbox WHERE kind = 'mail' AND target = 'olga@bauhaus.example')",
+        )
+        .await;
+    assert_eq!(counts, [(0, 0, 2)]);
 
     // The printable invite, for admins: the QR code and the link.
     let r = sign_in(&app, &app.admin_key).await;

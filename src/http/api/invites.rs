@@ -35,6 +35,48 @@ pub fn router() -> Router<AppState> {
         .route("/invites/{id}/qr.png", get(invite_qr_png))
         .route("/invites/{id}/qr.svg", get(invite_qr_svg))
         .route("/accounts/{id}/invites", get(list_invites))
+        .route("/members/{id}/send-card", post(send_card))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendCardQuery {
+    /// The mail's language (`en`, `ru`, `zh-Hans`); default `en`.
+    lang: Option<String>,
+}
+
+/// A personal invite: mails member `id` a one-time link (valid 72 hours) that opens their
+/// cards. 202: the mail is queued (the outbox sends it); 429 `too_many_mails` past the
+/// per-address limit of the hour.
+async fn send_card(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+    AppQuery(q): AppQuery<SendCardQuery>,
+) -> ApiResult<Response> {
+    let lang = match q.lang.as_deref() {
+        None => crate::domain::i18n::Lang::En,
+        Some(tag) => crate::domain::i18n::Lang::from_tag(tag)
+            .ok_or_else(|| ApiError::invalid("lang", "must be en, ru or zh-Hans"))?,
+    };
+    let member = super::accounts::load_member(&state, &id).await?;
+    match crate::enroll::send_card_link(&state, &member.id, lang).await {
+        Ok(crate::enroll::Mailed::Queued) => Ok((
+            StatusCode::ACCEPTED,
+            axum::Json(serde_json::json!({"member_id": member.id, "status": "queued"})),
+        )
+            .into_response()),
+        Ok(crate::enroll::Mailed::Limited) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_mails",
+            "this address was sent as many links this hour as it may be; try again later",
+        )),
+        Err(crate::enroll::EnrollError::Invalid { field, message }) => {
+            Err(ApiError::invalid(field, message))
+        }
+        Err(crate::enroll::EnrollError::Store(e)) => Err(e.into()),
+        Err(e) => Err(ApiError::internal(&e)),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,8 +1,10 @@
 //! Enrollment, `GET /join/{invite token}`: the page a decision-maker lands on from the invite's
-//! QR code, in their language, with a short form (name, role, e-mail, phone, consent). A good
-//! form enrolls them (`crate::enroll`) and redirects to their member page, which has the "Add
-//! to Apple Wallet" and "Add to Google Wallet" buttons (POST-redirect-GET). An expired, used-up
-//! or withdrawn invite says so plainly. The form is protected by a double-submit CSRF cookie.
+//! QR code, in their language, with a short form (name, role, e-mail, phone, consent).
+//! Submitting it shows no card: it mails a one-time link to the address (`crate::enroll`) and
+//! redirects to `/join/{token}/sent`, "check your inbox", the same page for every address, so
+//! the form tells nobody who is a member. `/join/{token}/resend` is "I already have a card:
+//! send me my link", answered the same way. An expired, used-up or withdrawn invite says so
+//! plainly. The forms are protected by a double-submit CSRF cookie.
 
 use askama::Template;
 use axum::Form;
@@ -14,9 +16,12 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::session::{form_token_matches, set_form_token};
-use super::texts::JoinTexts;
+use super::texts::{JoinTexts, LinkTexts};
 use super::{PageError, lang_of, render};
-use crate::enroll::{EnrollError, EnrollForm, enroll, invite_status};
+use crate::domain::i18n::Lang;
+use crate::enroll::{
+    EnrollError, EnrollForm, invite_status, request_cards_link, request_join_link,
+};
 use crate::http::auth::random_token;
 use crate::http::extract::AppPath;
 use crate::state::AppState;
@@ -24,12 +29,15 @@ use crate::state::AppState;
 const JOIN_CSRF_COOKIE: &str = "wc_join_csrf";
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/join/{token}", get(join_form).post(join))
+    Router::new()
+        .route("/join/{token}", get(join_form).post(join))
+        .route("/join/{token}/resend", get(resend_form).post(resend))
+        .route("/join/{token}/sent", get(sent))
 }
 
 #[derive(Debug, Deserialize)]
 pub struct LangQuery {
-    lang: Option<String>,
+    pub(super) lang: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +63,7 @@ pub struct JoinForm {
 #[template(path = "join.html")]
 struct JoinPage<'a> {
     t: &'a JoinTexts,
+    l: &'a LinkTexts,
     lang: &'a str,
     company: &'a str,
     programs: Vec<String>,
@@ -63,8 +72,28 @@ struct JoinPage<'a> {
     error: Option<String>,
 }
 
+#[derive(Template)]
+#[template(path = "join_resend.html")]
+struct ResendPage<'a> {
+    t: &'a JoinTexts,
+    l: &'a LinkTexts,
+    lang: &'a str,
+    company: &'a str,
+    csrf: &'a str,
+    email: &'a str,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "join_sent.html")]
+struct SentPage<'a> {
+    l: &'a LinkTexts,
+    lang: &'a str,
+    again_url: String,
+}
+
 /// An invite that cannot be used, as a page that says why.
-fn closed(t: &JoinTexts, e: &EnrollError) -> PageError {
+pub(super) fn closed(t: &JoinTexts, e: &EnrollError) -> PageError {
     let (status, message) = match e {
         EnrollError::NotFound => (StatusCode::NOT_FOUND, t.not_found),
         EnrollError::Expired => (StatusCode::GONE, t.expired),
@@ -82,7 +111,7 @@ fn closed(t: &JoinTexts, e: &EnrollError) -> PageError {
 async fn show_form(
     state: &AppState,
     token: &str,
-    lang: crate::domain::i18n::Lang,
+    lang: Lang,
     form: &JoinForm,
     error: Option<String>,
 ) -> Result<Response, PageError> {
@@ -93,6 +122,7 @@ async fn show_form(
     let csrf = random_token();
     let page = JoinPage {
         t,
+        l: LinkTexts::of(lang),
         lang: lang.tag(),
         company: &invite.account_name,
         programs: invite.programs.iter().map(|p| p.name.clone()).collect(),
@@ -115,6 +145,11 @@ async fn join_form(
     show_form(&state, &token, lang, &JoinForm::default(), None).await
 }
 
+/// "Check your inbox", for every address alike.
+fn to_sent_page(token: &str, lang: Lang) -> Response {
+    Redirect::to(&format!("/join/{token}/sent?lang={}", lang.tag())).into_response()
+}
+
 async fn join(
     State(state): State<AppState>,
     AppPath(token): AppPath<String>,
@@ -133,19 +168,8 @@ async fn join(
         phone: Some(form.phone.trim().to_owned()).filter(|p| !p.is_empty()),
         consent: form.consent.is_some(),
     };
-    match enroll(&state, &token, input).await {
-        Ok(enrolled) => {
-            let Some(card) = enrolled.cards.first() else {
-                return Err(closed(t, &EnrollError::ProgramsEnded));
-            };
-            let to = format!(
-                "/m/{}?t={}&lang={}",
-                card.serial,
-                card.auth_token.expose(),
-                lang.tag()
-            );
-            Ok(Redirect::to(&to).into_response())
-        }
+    match request_join_link(&state, &token, input, lang).await {
+        Ok(_) => Ok(to_sent_page(&token, lang)),
         Err(EnrollError::Invalid { field, message }) => {
             let error = format!("{}: {message}", t.field(&field));
             let mut response = show_form(&state, &token, lang, &form, Some(error)).await?;
@@ -154,4 +178,94 @@ async fn join(
         }
         Err(e) => Err(closed(t, &e)),
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ResendForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    lang: String,
+}
+
+async fn show_resend(
+    state: &AppState,
+    token: &str,
+    lang: Lang,
+    email: &str,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let t = JoinTexts::of(lang);
+    // A used-up invite still serves the people it enrolled.
+    let company = match invite_status(state, token).await {
+        Ok(invite) => invite.account_name,
+        Err(EnrollError::UsedUp) => String::new(),
+        Err(e) => return Err(closed(t, &e)),
+    };
+    let csrf = random_token();
+    let page = ResendPage {
+        t,
+        l: LinkTexts::of(lang),
+        lang: lang.tag(),
+        company: &company,
+        csrf: &csrf,
+        email,
+        error,
+    };
+    let mut response = render(&page);
+    set_form_token(state, &mut response, JOIN_CSRF_COOKIE, &csrf);
+    Ok(response)
+}
+
+async fn resend_form(
+    State(state): State<AppState>,
+    AppPath(token): AppPath<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let lang = lang_of(q.lang.as_deref(), &headers);
+    show_resend(&state, &token, lang, "", None).await
+}
+
+async fn resend(
+    State(state): State<AppState>,
+    AppPath(token): AppPath<String>,
+    headers: HeaderMap,
+    Form(form): Form<ResendForm>,
+) -> Result<Response, PageError> {
+    let lang = lang_of(Some(&form.lang), &headers);
+    let t = JoinTexts::of(lang);
+    if !form_token_matches(&headers, JOIN_CSRF_COOKIE, &form.csrf) {
+        return Err(PageError::new(StatusCode::FORBIDDEN, t.stale_form));
+    }
+    match request_cards_link(&state, &token, &form.email, lang).await {
+        Ok(_) => Ok(to_sent_page(&token, lang)),
+        Err(EnrollError::Invalid { field, message }) => {
+            let error = format!("{}: {message}", t.field(&field));
+            let mut response = show_resend(&state, &token, lang, &form.email, Some(error)).await?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+        Err(e) => Err(closed(t, &e)),
+    }
+}
+
+/// "Check your inbox": says nothing of the address, so it is the same for every token too.
+async fn sent(
+    AppPath(token): AppPath<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = lang_of(q.lang.as_deref(), &headers);
+    let again_url = match crate::domain::codes::InviteToken::parse(&token) {
+        Some(token) => format!("/join/{}?lang={}", token.expose(), lang.tag()),
+        None => String::new(),
+    };
+    render(&SentPage {
+        l: LinkTexts::of(lang),
+        lang: lang.tag(),
+        again_url,
+    })
 }

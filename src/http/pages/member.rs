@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{PageError, lang_of, render, texts::Texts};
 use crate::domain::codes::SerialNumber;
-use crate::domain::i18n;
+use crate::domain::i18n::{self, Lang};
 use crate::domain::ledger::EntryKind;
 use crate::domain::money::Money;
 use crate::http::auth::same_secret;
@@ -63,9 +63,9 @@ pub struct MemberQuery {
     lang: Option<String>,
 }
 
-struct Row {
-    label: String,
-    value: String,
+pub(super) struct Row {
+    pub(super) label: String,
+    pub(super) value: String,
 }
 
 struct Entry {
@@ -74,26 +74,75 @@ struct Entry {
     amount: String,
 }
 
+/// One card as the holder's pages show it: what it shows and how to add it to a wallet.
+pub(super) struct CardPanel {
+    /// What the panel's element ids end with: empty on a card's own page, `-1`, `-2`, … where
+    /// a page shows several cards.
+    pub key: String,
+    pub(super) program: String,
+    pub(super) holder: String,
+    pub(super) company: String,
+    pub(super) status: String,
+    pub(super) rows: Vec<Row>,
+    pub(super) pass_url: String,
+    pub(super) google_save_url: Option<String>,
+    /// The card's own page (its history), with the card token.
+    pub(super) page_url: String,
+    /// The card page's address as a QR code, for a desktop visitor's phone.
+    pub(super) qr_url: String,
+    pub(super) show_apple: bool,
+    pub(super) show_google: bool,
+    pub(super) show_qr: bool,
+}
+
+/// `bundle`'s panel in `lang` for `device`. A card issued while Google Wallet was off gets
+/// its object first, so its holder can save it.
+pub(super) async fn card_panel(
+    state: &AppState,
+    bundle: &mut CardBundle,
+    lang: Lang,
+    device: Device,
+    key: String,
+) -> Result<CardPanel, PageError> {
+    crate::cards::ensure_google_object(state, &mut bundle.card).await?;
+    let t = Texts::of(lang);
+    let words = state.designs.words(&bundle.program.design);
+    let face = face_of(bundle);
+    let rows = face
+        .fields()
+        .filter(|f| !matches!(f.key, "member" | "company"))
+        .map(|f| Row {
+            label: words.say(lang, f.label).to_owned(),
+            value: f.value.text_with(lang, &*words),
+        })
+        .collect();
+    let (serial, token) = (&bundle.card.serial, bundle.card.auth_token.expose());
+    Ok(CardPanel {
+        key,
+        program: bundle.program.name.clone(),
+        holder: bundle.member.name.clone(),
+        company: bundle.account.name.clone(),
+        status: t.status(bundle.card.status).to_owned(),
+        rows,
+        pass_url: format!("/m/{serial}/pass.pkpass?t={token}"),
+        google_save_url: crate::cards::google_save_url(state, &bundle.card),
+        page_url: format!("/m/{serial}?t={token}&lang={}", lang.tag()),
+        qr_url: format!("/m/{serial}/qr.svg?t={token}"),
+        show_apple: device != Device::Android,
+        show_google: device != Device::Apple,
+        show_qr: device == Device::Other,
+    })
+}
+
 #[derive(Template)]
 #[template(path = "member.html")]
 struct MemberPage<'a> {
     t: &'a Texts,
     lang: &'a str,
-    program: &'a str,
-    holder: &'a str,
-    company: &'a str,
-    status: &'a str,
-    rows: Vec<Row>,
+    card: CardPanel,
     history: Vec<Entry>,
-    pass_url: String,
-    google_save_url: Option<String>,
     /// The card token again, for the language links.
     token_param: &'a str,
-    show_apple: bool,
-    show_google: bool,
-    /// A desktop: the page's own address as a QR code, to open it on the phone.
-    show_qr: bool,
-    qr_url: String,
 }
 
 /// The card of `serial`, if `token` is its token (else "not found", telling nothing).
@@ -122,20 +171,16 @@ async fn member_page(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let mut bundle = card_for(&state, &serial, q.t.as_deref()).await?;
-    // The holder may want it in Google Wallet: a card from before Google was on gets its object.
-    crate::cards::ensure_google_object(&state, &mut bundle.card).await?;
     let lang = lang_of(q.lang.as_deref(), &headers);
     let t = Texts::of(lang);
-    let words = state.designs.words(&bundle.program.design);
-    let face = face_of(&bundle);
-    let rows = face
-        .fields()
-        .filter(|f| !matches!(f.key, "member" | "company"))
-        .map(|f| Row {
-            label: words.say(lang, f.label).to_owned(),
-            value: f.value.text_with(lang, &*words),
-        })
-        .collect();
+    let card = card_panel(
+        &state,
+        &mut bundle,
+        lang,
+        Device::of(&headers),
+        String::new(),
+    )
+    .await?;
     let program = &bundle.program;
     let holder = Holder::of(
         program,
@@ -161,24 +206,12 @@ async fn member_page(
             }
         })
         .collect();
-    let token = bundle.card.auth_token.expose();
-    let device = Device::of(&headers);
     let page = MemberPage {
         t,
         lang: lang.tag(),
-        program: &program.name,
-        holder: &bundle.member.name,
-        company: &bundle.account.name,
-        status: t.status(bundle.card.status),
-        rows,
+        card,
         history,
-        pass_url: format!("/m/{}/pass.pkpass?t={token}", bundle.card.serial),
-        google_save_url: crate::cards::google_save_url(&state, &bundle.card),
-        token_param: token,
-        show_apple: device != Device::Android,
-        show_google: device != Device::Apple,
-        show_qr: device == Device::Other,
-        qr_url: format!("/m/{}/qr.svg?t={token}", bundle.card.serial),
+        token_param: bundle.card.auth_token.expose(),
     };
     Ok(render(&page))
 }

@@ -4,6 +4,7 @@
 //! POST-redirect-GET and carry a CSRF token; pages that act for staff use the admin API with
 //! the session cookie and the session's CSRF token (see `http::auth`).
 
+pub mod access;
 pub mod dashboard;
 pub mod desk;
 pub mod join;
@@ -38,6 +39,7 @@ pub fn public_router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(member::router())
         .merge(join::router())
+        .merge(access::router())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit::limit,

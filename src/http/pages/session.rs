@@ -57,7 +57,12 @@ fn safe_next(next: Option<&str>) -> &str {
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, `Secure` on an https site.
-fn cookie_header(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+pub(super) fn cookie_header(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age: i64,
+) -> HeaderValue {
     let secure = if state.public_url.starts_with("https://") {
         "; Secure"
     } else {

@@ -16,6 +16,8 @@ pub struct Texts {
     pub add_google: &'static str,
     pub language: &'static str,
     pub continue_on_phone: &'static str,
+    /// The link from a card on the holder's cards page to the card's own page.
+    pub details: &'static str,
     statuses: [&'static str; 3],
     entries: [&'static str; 6],
 }
@@ -31,6 +33,7 @@ const EN: Texts = Texts {
     add_google: "Add to Google Wallet",
     language: "Language",
     continue_on_phone: "On a computer? Scan this with your phone's camera to add the card there.",
+    details: "History and details",
     statuses: ["Active", "Suspended", "Revoked"],
     entries: [
         "Order",
@@ -53,6 +56,7 @@ const RU: Texts = Texts {
     add_google: "Добавить в Google Wallet",
     language: "Язык",
     continue_on_phone: "Открыли на компьютере? Отсканируйте код камерой телефона, чтобы добавить карту на нём.",
+    details: "История и подробности",
     statuses: ["Активна", "Приостановлена", "Отозвана"],
     entries: [
         "Заказ",
@@ -75,6 +79,7 @@ const ZH: Texts = Texts {
     add_google: "添加到 Google 钱包",
     language: "语言",
     continue_on_phone: "在电脑上？用手机相机扫描此码，在手机上添加会员卡。",
+    details: "记录和详情",
     statuses: ["有效", "已暂停", "已撤销"],
     entries: ["订单", "返现", "印章", "奖励", "调整", "项目"],
 };
@@ -208,6 +213,90 @@ impl JoinTexts {
             "phone" => self.phone,
             "consent" => self.consent,
             _ => self.title,
+        }
+    }
+}
+
+/// The words of the pages around a mailed link: "check your inbox", "send me my link", the
+/// page a link opens and the holder's cards.
+pub struct LinkTexts {
+    pub sent_title: &'static str,
+    pub sent_body: &'static str,
+    pub sent_again: &'static str,
+    pub have_card: &'static str,
+    pub resend_title: &'static str,
+    pub resend_intro: &'static str,
+    pub resend_submit: &'static str,
+    pub open_title: &'static str,
+    pub open_intro: &'static str,
+    pub open_button: &'static str,
+    pub link_expired: &'static str,
+    pub no_member: &'static str,
+    pub cards_title: &'static str,
+    pub no_cards: &'static str,
+    pub session_over: &'static str,
+}
+
+const LINK_EN: LinkTexts = LinkTexts {
+    sent_title: "Check your inbox",
+    sent_body: "We are sending a mail with a link to the address you entered. Open the link within 30 minutes, on the phone that should hold the card; it works once.",
+    sent_again: "No mail after a few minutes? Look in the spam folder, or try again.",
+    have_card: "I already have a card: send me my link",
+    resend_title: "Send me my link",
+    resend_intro: "Enter the e-mail address your card was issued to, and we will mail you a link to your cards.",
+    resend_submit: "Send my link",
+    open_title: "Your cards are ready",
+    open_intro: "Open your cards to see them and add them to your phone's wallet.",
+    open_button: "Open my cards",
+    link_expired: "This link has expired or was used already. Ask for a new one on the invitation page.",
+    no_member: "No card is registered for this address with this company. Use the invitation form to get one.",
+    cards_title: "Your cards",
+    no_cards: "You have no cards yet.",
+    session_over: "To see your cards, open the link from your mail again, or ask for a new one on the invitation page.",
+};
+
+const LINK_RU: LinkTexts = LinkTexts {
+    sent_title: "Проверьте почту",
+    sent_body: "Мы отправляем письмо со ссылкой на указанный адрес. Откройте ссылку в течение 30 минут на телефоне, где должна быть карта; она срабатывает один раз.",
+    sent_again: "Письма нет через несколько минут? Проверьте папку «Спам» или попробуйте ещё раз.",
+    have_card: "У меня уже есть карта: пришлите ссылку",
+    resend_title: "Прислать ссылку",
+    resend_intro: "Укажите адрес, на который выпущена ваша карта, и мы пришлём ссылку на ваши карты.",
+    resend_submit: "Прислать ссылку",
+    open_title: "Ваши карты готовы",
+    open_intro: "Откройте карты, чтобы посмотреть их и добавить в кошелёк телефона.",
+    open_button: "Открыть мои карты",
+    link_expired: "Срок действия ссылки истёк, или она уже использована. Запросите новую на странице приглашения.",
+    no_member: "Для этого адреса в этой компании карта не зарегистрирована. Получите её через форму приглашения.",
+    cards_title: "Ваши карты",
+    no_cards: "Карт пока нет.",
+    session_over: "Чтобы увидеть карты, снова откройте ссылку из письма или запросите новую на странице приглашения.",
+};
+
+const LINK_ZH: LinkTexts = LinkTexts {
+    sent_title: "请查收邮件",
+    sent_body: "我们正在向您填写的邮箱发送一封带链接的邮件。请在 30 分钟内、在要存放会员卡的手机上打开该链接；链接只能使用一次。",
+    sent_again: "几分钟后仍未收到？请检查垃圾邮件文件夹，或重试。",
+    have_card: "我已有会员卡：发送我的链接",
+    resend_title: "发送我的链接",
+    resend_intro: "请输入办理会员卡时使用的邮箱，我们会把会员卡链接发送给您。",
+    resend_submit: "发送链接",
+    open_title: "您的会员卡已就绪",
+    open_intro: "打开会员卡即可查看，并添加到手机钱包。",
+    open_button: "打开我的会员卡",
+    link_expired: "此链接已过期或已被使用。请在邀请页面重新申请。",
+    no_member: "此邮箱在该公司名下没有登记会员卡。请通过邀请表单办理。",
+    cards_title: "您的会员卡",
+    no_cards: "您还没有会员卡。",
+    session_over: "如需查看会员卡，请重新打开邮件中的链接，或在邀请页面申请新链接。",
+};
+
+impl LinkTexts {
+    pub fn of(lang: Lang) -> &'static LinkTexts {
+        match lang {
+            Lang::En => &LINK_EN,
+            Lang::Ru => &LINK_RU,
+            Lang::ZhHans => &LINK_ZH,
         }
     }
 }

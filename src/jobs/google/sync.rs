@@ -25,7 +25,11 @@ impl<W: WalletApi + 'static> Dispatcher<W> {
         object_id: &str,
         rows: &[Delivery],
     ) -> Result<Step, StoreError> {
-        let card_id = CardId::from_db(rows[0].card_id.clone());
+        let Some(card_id) = rows[0].card_id.clone().map(CardId::from_db) else {
+            return Ok(Step::Rejected {
+                reason: "a Google delivery without a card".into(),
+            });
+        };
         let card = match self.store.get_card(&card_id).await {
             Ok(card) => card,
             // Nothing left to show (the rows outlived their card).
