@@ -295,7 +295,8 @@ async fn mail_link(
         return Ok(Mailed::Limited);
     }
     let token = random_token();
-    let url = format!("{}/access/{token}", state.public_url);
+    // The link's pages speak the language the person used (or the admin chose).
+    let url = format!("{}/access/{token}?lang={}", state.public_url, link.lang);
     let first = programs.first();
     let supplier = first
         .and_then(|p| p.branding.organization_name.as_deref())

@@ -112,6 +112,73 @@ async fn a_decision_maker_enrolls_from_an_invite_and_gets_both_wallet_buttons() 
 }
 
 #[tokio::test]
+async fn a_member_opens_an_admins_personal_link_on_a_desktop_in_russian_and_chinese() {
+    let sink = SmtpSink::start().await;
+    let app = common::spawn_app_with_settings(
+        Engine::Postgres,
+        &[
+            ("outbox.dispatch", json!(true)),
+            ("mail.host", json!("127.0.0.1")),
+            ("mail.port", json!(sink.port)),
+            ("mail.tls", json!("none")),
+            ("mail.from", json!("loyalty@acme.example")),
+        ],
+    )
+    .await;
+    let (_, account, card) = app.issue_card_of(&common::program_body("cashback")).await;
+    let stamps = app.create_program("stamp").await;
+    let second = json!({"program_id": id(&stamps), "member_id": card["member_id"]});
+    app.post_ok("/cards", &second, reqwest::StatusCode::CREATED)
+        .await;
+    let sent = app
+        .post(
+            &format!(
+                "/members/{}/send-card?lang=ru",
+                card["member_id"].as_str().expect("member")
+            ),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(sent.status(), reqwest::StatusCode::ACCEPTED);
+    let mail = sink
+        .wait_for("anna.petrova@example.test", 1)
+        .await
+        .remove(0);
+
+    let browser = Browser::start(false).await;
+    let b = &browser.client;
+    // The mail as its HTML version shows in a mail program.
+    let html = tempfile::Builder::new()
+        .suffix(".html")
+        .tempfile()
+        .expect("file");
+    std::fs::write(html.path(), &mail.html).expect("write");
+    b.goto(&format!("file://{}", html.path().display()))
+        .await
+        .expect("the mail");
+    browser.wait_for_text("body", "Открыть мои карты").await;
+    browser.screenshot("mail-personal-link-ru").await;
+
+    b.goto(&mail.link()).await.expect("the link");
+    browser.wait_for_text("h1", "Ваши карты готовы").await;
+    browser.click("#open").await;
+    browser.wait_for_text("h1", "Ваши карты").await;
+    browser.wait_for_text("#holder", "Acme GmbH").await;
+    // A desktop: both wallet buttons and a QR code per card, to continue on the phone.
+    for n in 1..=2 {
+        browser.find(&format!("#add-apple-{n}")).await;
+        browser.find(&format!("#continue-{n}")).await;
+    }
+    browser.screenshot("member-cards-desktop-ru").await;
+    b.goto(&format!("{}/me?lang=zh-Hans", app.base))
+        .await
+        .expect("Chinese");
+    browser.wait_for_text("h1", "您的会员卡").await;
+    browser.screenshot("member-cards-desktop-zh").await;
+    let _ = account;
+}
+
+#[tokio::test]
 async fn desk_staff_scan_a_card_book_an_order_and_refund_it() {
     let app = spawn_app(Engine::Sqlite).await;
     let card = app.issue_card("cashback").await;

@@ -86,11 +86,8 @@ pub async fn queued_link(app: &TestApp, email: &str) -> String {
     let mail: Value = serde_json::from_str(&payload).expect("mail JSON");
     let text = mail["text"].as_str().expect("text");
     let at = text.find("/access/").expect("a link in the mail") + "/access/".len();
-    text[at..]
-        .split_whitespace()
-        .next()
-        .expect("token")
-        .to_owned()
+    let link = text[at..].split_whitespace().next().expect("token");
+    link.split('?').next().expect("token").to_owned()
 }
 
 /// The whole enrollment as the pages drive it: the form, the mail's link, opening it.

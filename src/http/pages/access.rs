@@ -96,10 +96,11 @@ async fn access_page(
 async fn open(
     State(state): State<AppState>,
     AppPath(token): AppPath<String>,
+    Query(q): Query<LangQuery>,
     headers: HeaderMap,
     Form(form): Form<OpenForm>,
 ) -> Result<Response, PageError> {
-    let lang = lang_of(None, &headers);
+    let lang = lang_of(q.lang.as_deref(), &headers);
     if !form_token_matches(&headers, ACCESS_CSRF_COOKIE, &form.csrf) {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
