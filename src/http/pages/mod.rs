@@ -20,6 +20,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::domain::i18n::Lang;
+use crate::http::errors::page_errors;
 use crate::http::extract::AppPath;
 use crate::state::AppState;
 
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(desk::router())
         .merge(dashboard::router())
         .route("/static/{file}", get(get_asset))
+        .layer(axum::middleware::from_fn(page_errors))
         .layer(axum::middleware::from_fn(page_headers))
 }
 
@@ -42,6 +44,7 @@ pub fn public_router(state: &AppState) -> Router<AppState> {
             state.clone(),
             limit::limit,
         ))
+        .layer(axum::middleware::from_fn(page_errors))
         .layer(axum::middleware::from_fn(page_headers))
 }
 

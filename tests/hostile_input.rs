@@ -1,0 +1,220 @@
+//! What a hostile or broken client sends is refused at the boundary, in the shape of the
+//! route it hit, identically on SQLite and PostgreSQL: control characters in any text (NUL
+//! makes PostgreSQL fail), JSON that is not exactly one object, and the answers axum and its
+//! layers make themselves (413, 415, duplicate query fields).
+
+mod common;
+
+use common::{Engine, TestApp, WEBHOOK_SECRET, id, spawn_app};
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+
+/// The envelope's code of an answer, asserting its status.
+async fn error_code(r: reqwest::Response, status: StatusCode) -> (String, Value) {
+    let got = r.status();
+    let text = r.text().await.expect("body");
+    assert_eq!(got, status, "body: {text}");
+    let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    let code = body["error"]["code"]
+        .as_str()
+        .expect("an error code")
+        .to_owned();
+    (code, body["error"]["field"].clone())
+}
+
+/// Asserts an HTML error page of `status`.
+async fn error_page(r: reqwest::Response, status: StatusCode) {
+    assert_eq!(r.status(), status);
+    let kind = r.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(kind.starts_with("text/html"), "{kind}");
+    let html = r.text().await.expect("body");
+    assert!(
+        html.contains("<html") || html.contains("<!doctype"),
+        "{html}"
+    );
+}
+
+async fn raw_post(app: &TestApp, path: &str, body: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .bearer_auth(&app.admin_key)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn a_nul_byte_in_any_text_is_refused_naming_the_field(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let r = app
+        .post("/accounts", &json!({"name": "Acme\u{0}GmbH"}))
+        .await;
+    let (code, field) = error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!((code.as_str(), field), ("invalid_field", json!("name")));
+
+    let mut program = common::program_body("cumulative_discount");
+    program["rules"]["tiers"][1]["name"] = json!("Silver\u{7}");
+    let r = app.post("/programs", &program).await;
+    let (code, field) = error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(
+        (code.as_str(), field),
+        ("invalid_field", json!("rules.tiers[1].name"))
+    );
+
+    let (code, field) = error_code(
+        app.get("/accounts?after=%00").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!((code.as_str(), field), ("invalid_query", json!("after")));
+    let (code, _) = error_code(app.get("/accounts/acc%00x").await, StatusCode::NOT_FOUND).await;
+    assert_eq!(code, "not_found");
+
+    let log = app
+        .client
+        .post(format!("{}/passes/v1/log", app.base))
+        .json(&json!({"logs": ["a NUL \u{0} in a device log"]}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(log.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(log.bytes().await.expect("body").len(), 0, "a bare status");
+
+    // Tabs and line breaks are text.
+    app.post_ok(
+        "/accounts",
+        &json!({"name": "Acme\tGmbH\r\nNord"}),
+        StatusCode::CREATED,
+    )
+    .await;
+}
+
+async fn an_order_posted_as_an_array_or_as_two_objects_books_nothing(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (_, account, card) = app.issue_card_of(&common::program_body("cashback")).await;
+    let member = card["member_id"].as_str().expect("member id");
+    let order = json!({
+        "external_id": "A-1", "account_id": id(&account), "member_id": member,
+        "amount_minor": 10_000, "currency": "EUR", "placed_at": "2026-11-20T10:00:00+01:00",
+    });
+    // NewOrder's fields in order: what serde would take for the struct.
+    let as_array = json!([
+        "A-1",
+        id(&account),
+        null,
+        member,
+        null,
+        null,
+        null,
+        null,
+        10_000,
+        "EUR",
+        "2026-11-20T10:00:00+01:00"
+    ]);
+    let r = raw_post(&app, "/orders", &as_array.to_string()).await;
+    let (code, _) = error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(code, "invalid_field");
+
+    let mut second = order.clone();
+    second["external_id"] = json!("A-2");
+    let r = raw_post(&app, "/orders", &format!("{order}{second}")).await;
+    let (code, _) = error_code(r, StatusCode::BAD_REQUEST).await;
+    assert_eq!(code, "malformed_json");
+    let r = raw_post(&app, "/orders", &format!("{order} trailing")).await;
+    let (code, _) = error_code(r, StatusCode::BAD_REQUEST).await;
+    assert_eq!(code, "malformed_json");
+
+    let history = app.get_ok(&format!("/cards/{}/history", id(&card))).await;
+    assert_eq!(history["items"], json!([]), "nothing was booked");
+}
+
+async fn answers_axum_makes_itself_come_in_our_envelope_or_as_a_page(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let large = "x".repeat(100 * 1024);
+    for path in ["/webhooks/erp/orders", "/google/callback"] {
+        let r = app
+            .client
+            .post(format!("{}{path}", app.base))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(
+                "x-walletcards-signature",
+                format!("t=1,v1={WEBHOOK_SECRET}"),
+            )
+            .body(large.clone())
+            .send()
+            .await
+            .expect("request");
+        let (code, _) = error_code(r, StatusCode::PAYLOAD_TOO_LARGE).await;
+        assert_eq!(code, "body_too_large", "{path}");
+    }
+    let r = app
+        .client
+        .post(app.url("/accounts"))
+        .bearer_auth(&app.admin_key)
+        .body(r#"{"name":"Acme"}"#)
+        .send()
+        .await
+        .expect("request");
+    let (code, _) = error_code(r, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    assert_eq!(code, "unsupported_media_type");
+    let (code, _) = error_code(
+        raw_post(&app, "/accounts", "{\"name\":").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(code, "malformed_json");
+    let r = app.get("/accounts?limit=1&limit=2").await;
+    let (code, _) = error_code(r, StatusCode::BAD_REQUEST).await;
+    assert_eq!(code, "invalid_query");
+
+    let page = |path: &str| app.client.get(format!("{}{path}", app.base)).send();
+    error_page(
+        page("/signin?next=/desk&next=/dashboard")
+            .await
+            .expect("page"),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    error_page(
+        page("/join/some-token?lang=en&lang=ru")
+            .await
+            .expect("page"),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let json_signin = app
+        .client
+        .post(format!("{}/signin", app.base))
+        .json(&json!({"key": "k", "csrf": "c"}))
+        .send()
+        .await
+        .expect("request");
+    error_page(json_signin, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+}
+
+async fn a_sign_in_form_with_a_control_character_is_refused_with_an_error_page(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let r = app
+        .client
+        .post(format!("{}/signin", app.base))
+        .form(&[
+            ("key", "wck_x.secret\u{0}"),
+            ("csrf", "c"),
+            ("next", "/desk"),
+        ])
+        .send()
+        .await
+        .expect("request");
+    error_page(r, StatusCode::BAD_REQUEST).await;
+}
+
+on_both_engines!(
+    a_nul_byte_in_any_text_is_refused_naming_the_field,
+    an_order_posted_as_an_array_or_as_two_objects_books_nothing,
+    answers_axum_makes_itself_come_in_our_envelope_or_as_a_page,
+    a_sign_in_form_with_a_control_character_is_refused_with_an_error_page,
+);
