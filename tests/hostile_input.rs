@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::{Engine, TestApp, WEBHOOK_SECRET, id, spawn_app};
+use std::time::Duration;
+
+use common::device::{Device, book, install, register};
+use common::{Engine, TestApp, WEBHOOK_SECRET, id, spawn_app, spawn_app_with};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
@@ -212,9 +215,78 @@ async fn a_sign_in_form_with_a_control_character_is_refused_with_an_error_page(e
     error_page(r, StatusCode::BAD_REQUEST).await;
 }
 
+async fn e_mail_addresses_that_are_not_addresses_are_refused(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let account = app.create_account("Acme GmbH").await;
+    let path = format!("/accounts/{}/members", id(&account));
+    for bad in [
+        "a@@b.example",
+        "<script>@x.example",
+        "Anna <anna@x.example>",
+    ] {
+        let body = json!({"name": "Anna", "email": bad});
+        let (code, field) = error_code(
+            app.post(&path, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(
+            (code.as_str(), field),
+            ("invalid_field", json!("email")),
+            "{bad}"
+        );
+    }
+    let body = json!({"name": "Anna", "email": " anna.petrova+desk@acme-supply.example "});
+    let member = app.post_ok(&path, &body, StatusCode::CREATED).await;
+    assert_eq!(member["email"], "anna.petrova+desk@acme-supply.example");
+}
+
+async fn push_tokens_are_hex_and_stay_out_of_metrics_and_outbox_errors(engine: Engine) {
+    let (fake, target, _dir) = common::apns_fake().await;
+    let app = spawn_app_with(engine, Some(&target)).await;
+    // APNs is unreachable: every push fails in transport, with an error naming its URL.
+    drop(fake);
+    let card = app.issue_card("cashback").await;
+    let pass = install(&app, &card).await;
+    for token in [
+        "not-a-hex-token",
+        &"ab".repeat(16),
+        &format!("{}/x", "a".repeat(64)),
+    ] {
+        let device = Device {
+            push_token: token.to_owned(),
+            ..Device::apple(1)
+        };
+        assert_eq!(
+            register(&app, &pass, &device).await,
+            StatusCode::BAD_REQUEST,
+            "{token}"
+        );
+    }
+    let device = Device::apple(2);
+    assert_eq!(register(&app, &pass, &device).await, StatusCode::CREATED);
+    book(&app, &card, "P-1", 60_000).await;
+    let last_error = async || {
+        let rows: Vec<(Option<String>,)> = app
+            .fetch("SELECT last_error FROM outbox WHERE kind = 'apple_push'")
+            .await;
+        rows.into_iter().find_map(|(e,)| e)
+    };
+    common::eventually("the push has failed", Duration::from_secs(10), async || {
+        last_error().await.is_some()
+    })
+    .await;
+    assert_eq!(last_error().await.as_deref(), Some("connect"));
+    let metrics = app.metrics().await;
+    assert!(!metrics.contains(&device.push_token), "{metrics}");
+    assert!(metrics.contains("reason=\"connect\""), "{metrics}");
+}
+
 on_both_engines!(
     a_nul_byte_in_any_text_is_refused_naming_the_field,
     an_order_posted_as_an_array_or_as_two_objects_books_nothing,
     answers_axum_makes_itself_come_in_our_envelope_or_as_a_page,
     a_sign_in_form_with_a_control_character_is_refused_with_an_error_page,
+    e_mail_addresses_that_are_not_addresses_are_refused,
+    push_tokens_are_hex_and_stay_out_of_metrics_and_outbox_errors,
 );
