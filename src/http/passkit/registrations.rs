@@ -82,7 +82,8 @@ pub(super) async fn register_device(
     check_json(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
     let body: RegisterDevice =
         serde_json::from_slice(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
-    let push_token = PushToken::parse(&body.push_token).ok_or(StatusCode::BAD_REQUEST)?;
+    // Apple's protocol: a request that is not as specified is a 400.
+    let push_token = PushToken::parse(scheme, &body.push_token).ok_or(StatusCode::BAD_REQUEST)?;
     let registration = NewRegistration {
         device: &device,
         push_token: &push_token,
