@@ -75,6 +75,19 @@ pub struct Settings {
     pub apple: AppleSettings,
     pub outbox: OutboxSettings,
     pub google: GoogleSettings,
+    pub http: HttpSettings,
+}
+
+/// How long connections may sit without a request (`WALLETCARDS_HTTP__*`), so clients that
+/// stall cannot hold file descriptors for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Time for a client to send a request's complete head (HTTP/1), counted from when the
+    /// server waits for it: on a kept-alive connection, from the end of the previous answer.
+    pub header_read_timeout_ms: u64,
+    /// A connection with no request in flight for this long is closed (HTTP/1 and HTTP/2).
+    pub idle_timeout_ms: u64,
 }
 
 /// Google Wallet (`WALLETCARDS_GOOGLE__*`). Without an issuer id and a service account the
@@ -225,6 +238,7 @@ struct Defaults {
     apple: AppleDefaults,
     outbox: OutboxSettings,
     google: GoogleDefaults,
+    http: HttpSettings,
 }
 
 #[derive(Serialize)]
@@ -272,6 +286,10 @@ const DEFAULTS: Defaults = Defaults {
         token_url: GOOGLE_TOKEN_URL,
         origins: [],
         requests_per_second: crate::google::pace::REQUESTS_PER_SECOND,
+    },
+    http: HttpSettings {
+        header_read_timeout_ms: 10_000,
+        idle_timeout_ms: 60_000,
     },
 };
 
@@ -354,6 +372,12 @@ impl Settings {
             return Err(invalid(
                 "WALLETCARDS_OUTBOX__LEASE_MS",
                 "must be at least 1000: a lease shorter than a push lets two dispatchers send it",
+            ));
+        }
+        if self.http.header_read_timeout_ms == 0 || self.http.idle_timeout_ms == 0 {
+            return Err(invalid(
+                "WALLETCARDS_HTTP__HEADER_READ_TIMEOUT_MS",
+                "HEADER_READ_TIMEOUT_MS and IDLE_TIMEOUT_MS must be at least 1",
             ));
         }
         self.validate_apple()?;

@@ -282,6 +282,75 @@ async fn push_tokens_are_hex_and_stay_out_of_metrics_and_outbox_errors(engine: E
     assert!(metrics.contains("reason=\"connect\""), "{metrics}");
 }
 
+/// Reads from `stream` until the server closes it; `None` if it is still open after `within`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    let read_all = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(within, read_all).await.ok()?;
+    Some(received)
+}
+
+async fn connections_stuck_mid_header_or_idle_are_closed(engine: Engine) {
+    use tokio::io::AsyncWriteExt;
+    let settings = [
+        ("http.header_read_timeout_ms", json!(300)),
+        ("http.idle_timeout_ms", json!(60_000)),
+    ];
+    let app = common::spawn_app_with_settings(engine, &settings).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut half = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    assert!(
+        closed_within(&mut half, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "a connection stuck mid-header is closed"
+    );
+    drop(app);
+
+    let settings = [
+        ("http.header_read_timeout_ms", json!(30_000)),
+        ("http.idle_timeout_ms", json!(300)),
+    ];
+    let app = common::spawn_app_with_settings(engine, &settings).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut idle = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let answered = closed_within(&mut idle, Duration::from_secs(5)).await;
+    let answered = answered.expect("an idle kept-alive connection is closed");
+    assert!(
+        answered.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answered)
+    );
+    let mut silent = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "a connection that never sends a byte is closed"
+    );
+}
+
 on_both_engines!(
     a_nul_byte_in_any_text_is_refused_naming_the_field,
     an_order_posted_as_an_array_or_as_two_objects_books_nothing,
@@ -289,4 +358,5 @@ on_both_engines!(
     a_sign_in_form_with_a_control_character_is_refused_with_an_error_page,
     e_mail_addresses_that_are_not_addresses_are_refused,
     push_tokens_are_hex_and_stay_out_of_metrics_and_outbox_errors,
+    connections_stuck_mid_header_or_idle_are_closed,
 );

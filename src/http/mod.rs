@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod passkit;
+pub mod serve;
 pub mod webhook;
 
 use std::time::Duration;
