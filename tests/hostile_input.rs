@@ -86,6 +86,19 @@ async fn a_nul_byte_in_any_text_is_refused_naming_the_field(engine: Engine) {
         .expect("request");
     assert_eq!(log.status(), StatusCode::BAD_REQUEST);
     assert_eq!(log.bytes().await.expect("body").len(), 0, "a bare status");
+    let list = app
+        .client
+        .get(format!(
+            "{}/passes/v1/devices/{}/registrations/{}?passesUpdatedSince=1%00",
+            app.base,
+            "a".repeat(32),
+            walletcards::startup::DEV_PASS_TYPE_ID
+        ))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(list.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(list.bytes().await.expect("body").len(), 0, "a bare status");
 
     // Tabs and line breaks are text.
     app.post_ok(

@@ -1,7 +1,8 @@
 //! Error answers that did not come from our handlers — a body limit's 413, a raw extractor's
 //! 400 or 415, the router's 405, the timeout's 408 — are plain text or empty. These layers
 //! give them the shape of the routes they answer for: the JSON envelope on the API, the
-//! webhooks and the Google callback; the error page on the HTML pages.
+//! webhooks and the Google callback; the error page on the HTML pages; a bare status on the
+//! PassKit web service, as Apple specifies it.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -46,6 +47,19 @@ pub async fn page_errors(request: Request, next: Next) -> Response {
     let status = response.status();
     let page = PageError::new(status, sentence_of(status)).into_response();
     keep_headers(response.headers(), page)
+}
+
+/// For the PassKit web service: an error is its status alone (the wrapped extractors' and
+/// axum's answers carry a body).
+pub async fn bare_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if !is_error(response.status()) {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::empty())
 }
 
 fn is_error(status: StatusCode) -> bool {

@@ -45,7 +45,10 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
         .merge(webhook::router().layer(from_fn(errors::json_errors)))
         .merge(pages::router())
         .merge(pages::public_router(&state))
-        .nest("/passes", passkit::router())
+        .nest(
+            "/passes",
+            passkit::router().layer(from_fn(errors::bare_errors)),
+        )
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
