@@ -75,9 +75,9 @@ fn body_error(rejection: BytesRejection) -> ApiError {
     }
 }
 
-/// Parses a JSON request body: one object and nothing after it (400 `malformed_json`
-/// otherwise), no control characters but tabs and line breaks in its strings (422 naming the
-/// field), and of the shape `T` wants (422 with the path).
+/// Parses a JSON request body: valid JSON with nothing after it (else 400 `malformed_json`),
+/// an object (else 422), no control characters but tabs and line breaks in its strings (422
+/// naming the field), and of the shape `T` wants (422 with the path).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     check_json(bytes)?;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
@@ -257,5 +257,60 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AppForm<T> {
                     "This form is incomplete or malformed.",
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(body: &str) -> Option<(StatusCode, Option<String>)> {
+        check_json(body.as_bytes())
+            .err()
+            .map(|e| (e.status, e.field))
+    }
+
+    #[test]
+    fn a_body_is_one_object_whose_strings_hold_no_control_characters() {
+        assert_eq!(
+            refusal(r#"{"name": "Acme\tGmbH\r\n", "n": [1, {"x": "y"}]}"#),
+            None
+        );
+        let malformed = Some((StatusCode::BAD_REQUEST, None));
+        assert_eq!(refusal(r#"{"a": 1}{"a": 2}"#), malformed);
+        assert_eq!(refusal(r#"{"a": 1} x"#), malformed);
+        assert_eq!(refusal(r#"{"a": "#), malformed);
+        let not_object = Some((StatusCode::UNPROCESSABLE_ENTITY, None));
+        assert_eq!(refusal(r#"["A-1", 100]"#), not_object);
+        assert_eq!(refusal(r#""text""#), not_object);
+        let at = |field: &str| Some((StatusCode::UNPROCESSABLE_ENTITY, Some(field.to_owned())));
+        assert_eq!(refusal(r#"{"name": "a\u0000b"}"#), at("name"));
+        assert_eq!(
+            refusal(r#"{"rules": {"tiers": [{}, {"name": "\u001b[2J"}]}}"#),
+            at("rules.tiers[1].name")
+        );
+        assert_eq!(refusal(r#"{"names": {"x\u0007": "y"}}"#), at("names"));
+        assert_eq!(refusal("{\"a\": \"\u{85}\"}"), at("a"), "C1 controls too");
+        assert_eq!(
+            refusal(r#"{"a\u0000": 1}"#),
+            Some((StatusCode::UNPROCESSABLE_ENTITY, None))
+        );
+    }
+
+    #[test]
+    fn urlencoded_fields_hold_no_control_characters_at_all() {
+        assert_eq!(first_control_character(b"after=abc&limit=5"), None);
+        assert_eq!(
+            first_control_character(b"a=1&after=x%00"),
+            Some("after".to_owned())
+        );
+        assert_eq!(
+            first_control_character(b"note=line%0Abreak"),
+            Some("note".to_owned())
+        );
+        assert_eq!(
+            first_control_character(b"k%01=v"),
+            Some("k\\u{1}".to_owned())
+        );
     }
 }
