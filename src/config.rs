@@ -76,6 +76,19 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     pub google: GoogleSettings,
     pub mail: MailSettings,
+    pub http: HttpSettings,
+}
+
+/// How long connections may sit without a request (`WALLETCARDS_HTTP__*`), so clients that
+/// stall cannot hold file descriptors for ever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Time for a client to send a request's complete head (HTTP/1), counted from when the
+    /// server waits for it: on a kept-alive connection, from the end of the previous answer.
+    pub header_read_timeout_ms: u64,
+    /// A connection with no request in flight for this long is closed (HTTP/1 and HTTP/2).
+    pub idle_timeout_ms: u64,
 }
 
 /// How the SMTP connection is secured (`WALLETCARDS_MAIL__TLS`).
@@ -273,6 +286,7 @@ struct Defaults {
     outbox: OutboxSettings,
     google: GoogleDefaults,
     mail: MailDefaults,
+    http: HttpSettings,
 }
 
 #[derive(Serialize)]
@@ -332,6 +346,10 @@ const DEFAULTS: Defaults = Defaults {
         tls: MailTls::Starttls,
         per_address_per_hour: 5,
         per_invite_per_hour: 50,
+    },
+    http: HttpSettings {
+        header_read_timeout_ms: 10_000,
+        idle_timeout_ms: 60_000,
     },
 };
 
@@ -414,6 +432,12 @@ impl Settings {
             return Err(invalid(
                 "WALLETCARDS_OUTBOX__LEASE_MS",
                 "must be at least 1000: a lease shorter than a push lets two dispatchers send it",
+            ));
+        }
+        if self.http.header_read_timeout_ms == 0 || self.http.idle_timeout_ms == 0 {
+            return Err(invalid(
+                "WALLETCARDS_HTTP__HEADER_READ_TIMEOUT_MS",
+                "HEADER_READ_TIMEOUT_MS and IDLE_TIMEOUT_MS must be at least 1",
             ));
         }
         self.validate_apple()?;

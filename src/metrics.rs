@@ -73,8 +73,15 @@ pub struct Gauges {
 }
 
 impl Metrics {
-    /// Counts one delivery attempt's outcome (`reason` is APNs's or Google's, or empty).
+    /// Counts one delivery attempt's outcome (`reason` is a code: APNs's or Google's reason,
+    /// a transport failure's kind, `HTTP 503`; or empty). Anything else — free text, which
+    /// might name a URL or a token, and would make a label per value — is counted as `other`.
     pub fn delivery(&self, channel: &'static str, outcome: &'static str, reason: &str) {
+        let is_code = reason.len() <= 64
+            && reason
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b" _.-".contains(&b));
+        let reason = if is_code { reason } else { "other" };
         let mut map = self.deliveries.lock().unwrap_or_else(|e| e.into_inner());
         *map.entry((channel, outcome, reason.to_owned()))
             .or_default() += 1;
@@ -245,10 +252,16 @@ mod tests {
         m.delivery("apple", "retry", "InternalServerError");
         m.delivery("apple", "retry", "InternalServerError");
         m.delivery("apple", "delivered", "");
-        assert_eq!(m.deliveries("apple", "retry"), 2);
+        m.delivery(
+            "apple",
+            "retry",
+            "error sending request for url (https://api.push.apple.com/3/device/00ff)",
+        );
+        assert_eq!(m.deliveries("apple", "retry"), 3);
         let text = m.render(&Gauges::default(), &PassMetrics::default());
         assert!(text.contains(
             "walletcards_deliveries_total{channel=\"apple\",outcome=\"retry\",reason=\"InternalServerError\"} 2"
         ));
+        assert!(text.contains("reason=\"other\"} 1") && !text.contains("00ff"));
     }
 }

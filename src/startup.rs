@@ -42,6 +42,7 @@ pub struct Application {
     keep_done_days: u32,
     database_url: String,
     max_body_bytes: usize,
+    timeouts: crate::http::serve::Timeouts,
     /// The bootstrap admin key created at this start, if one was (shown once).
     pub created_admin_key: Option<String>,
 }
@@ -132,6 +133,7 @@ impl Application {
             keep_done_days: settings.outbox.keep_done_days,
             database_url: settings.database_url(),
             max_body_bytes: settings.max_body_bytes,
+            timeouts: (&settings.http).into(),
             created_admin_key,
         })
     }
@@ -151,11 +153,12 @@ impl Application {
     /// Serves until `shutdown` is cancelled, then drains open requests for up to 10 seconds.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let app = crate::http::app(self.state.clone(), self.max_body_bytes);
-        let drain = shutdown.clone();
-        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let server = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move { drain.cancelled().await });
-        let served = tokio::spawn(async move { server.await });
+        let served = tokio::spawn(crate::http::serve::serve(
+            self.listener,
+            app,
+            self.timeouts,
+            shutdown.clone(),
+        ));
         let recompute = tokio::spawn(crate::jobs::recompute::run(
             self.state.store.clone(),
             shutdown.clone(),
@@ -215,7 +218,7 @@ impl Application {
             let _ = worker.await;
         }
         match tokio::time::timeout(Duration::from_secs(10), served).await {
-            Ok(joined) => joined.context("server task")?.context("serving HTTP")?,
+            Ok(joined) => joined.context("server task")?,
             Err(_) => tracing::warn!("open requests did not finish within 10 s; stopping anyway"),
         }
         self.state.store.close().await;

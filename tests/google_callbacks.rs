@@ -165,8 +165,56 @@ async fn the_notification_budget_is_counted_per_object_and_day(engine: Engine) {
     store.close().await;
 }
 
+/// An app with callbacks verified against `root`; the folder holds its keys file.
+async fn app_trusting(engine: Engine, root: &PKey<Private>) -> (TestApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keys = dir.path().join("google-root-keys.json");
+    let file = json!({"keys": [{"keyValue": spki(root), "protocolVersion": PROTOCOL}]});
+    std::fs::write(&keys, file.to_string()).expect("keys file");
+    let certs = walletcards::apple::devcerts::write_dev_certs(
+        &dir.path().join("certs"),
+        walletcards::startup::DEV_PASS_TYPE_ID,
+        walletcards::startup::DEV_TEAM_ID,
+        false,
+    )
+    .expect("dev certs");
+    let settings = [
+        ("google.issuer_id", json!(ISSUER)),
+        (
+            "google.service_account",
+            json!(certs.google_service_account),
+        ),
+        ("google.callback_keys_file", json!(keys)),
+    ];
+    (spawn_app_with_settings(engine, &settings).await, dir)
+}
+
+async fn a_callback_with_more_signatures_than_google_sends_is_refused_unchecked(engine: Engine) {
+    use walletcards::google::callback::MAX_SIGNATURES;
+    let root = key();
+    let (app, _dir) = app_trusting(engine, &root).await;
+    let stranger = key();
+    let with_signatures = |nonce: &str, count: usize| {
+        let mut body = callback(&root, ISSUER, nonce, 60_000);
+        let signatures = &mut body["intermediateSigningKey"]["signatures"];
+        let valid = signatures[0].clone();
+        let forged = sign(&stranger, b"anything");
+        let mut all = vec![json!(forged); count - 1];
+        all.push(valid);
+        *signatures = json!(all);
+        body
+    };
+    let padded = with_signatures("nonce-1", MAX_SIGNATURES + 1);
+    assert_eq!(post(&app, &padded).await, StatusCode::BAD_REQUEST);
+    assert_eq!(saves(&app).await, 0, "nothing was recorded");
+    let rotating = with_signatures("nonce-2", MAX_SIGNATURES);
+    assert_eq!(post(&app, &rotating).await, StatusCode::OK);
+    assert_eq!(saves(&app).await, 1);
+}
+
 on_both_engines!(
     the_notification_budget_is_counted_per_object_and_day,
     save_and_delete_events_are_verified_and_counted_once,
     without_google_settings_there_is_no_callback_endpoint,
+    a_callback_with_more_signatures_than_google_sends_is_refused_unchecked,
 );

@@ -76,15 +76,36 @@ impl fmt::Debug for DeviceLibraryId {
     }
 }
 
-/// The push token a device registers with: APNs' are 64 hex digits, other wallets' longer.
+/// The push token a device registers with. Apple Wallet's are APNs device tokens, which go
+/// into the APNs request path: hex, 32 bytes today (64 digits) and up to 100 bytes, as Apple
+/// warns they may grow. Other wallets' tokens (FCM, HMS) never reach APNs and are only known
+/// to be printable and short.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PushToken(String);
 
 impl PushToken {
     pub const MAX_LEN: usize = 512;
+    /// Hex digits of an APNs device token: 32 to 100 bytes.
+    pub const APNS_HEX_LEN: std::ops::RangeInclusive<usize> = 64..=200;
 
-    pub fn parse(s: &str) -> Option<Self> {
-        is_plain(s.trim(), Self::MAX_LEN).then(|| Self(s.trim().to_owned()))
+    /// A token as a wallet of `scheme` registers it; `None` for one that wallet cannot send.
+    pub fn parse(scheme: WalletScheme, s: &str) -> Option<Self> {
+        let s = s.trim();
+        let valid = match scheme {
+            WalletScheme::ApplePass => {
+                Self::APNS_HEX_LEN.contains(&s.len())
+                    && s.len() % 2 == 0
+                    && s.bytes().all(|b| b.is_ascii_hexdigit())
+            }
+            _ => is_plain(s, Self::MAX_LEN),
+        };
+        valid.then(|| Self(s.to_owned()))
+    }
+
+    /// A token as stored: registrations made before tokens were checked per scheme are still
+    /// read (an APNs token that is not hex is never sent: see `apple::apns::request`).
+    pub fn from_stored(s: &str) -> Option<Self> {
+        is_plain(s, Self::MAX_LEN).then(|| Self(s.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -125,8 +146,23 @@ mod tests {
         assert!(DeviceLibraryId::parse("").is_none());
         assert!(DeviceLibraryId::parse("a/b").is_none());
         assert!(DeviceLibraryId::parse(&"a".repeat(129)).is_none());
-        assert!(PushToken::parse(&"f".repeat(64)).is_some());
-        assert!(PushToken::parse("has space").is_none());
-        assert!(format!("{:?}", PushToken::parse("secret").unwrap()).contains(".."));
+        let apple = WalletScheme::ApplePass;
+        assert!(PushToken::parse(apple, &"f".repeat(64)).is_some());
+        assert!(PushToken::parse(apple, &"0A".repeat(50)).is_some());
+        for bad in [
+            "has space".to_owned(),
+            "f".repeat(62),
+            "f".repeat(65),
+            "f".repeat(202),
+            format!("{}zz", "f".repeat(62)),
+            format!("{}/..", "f".repeat(64)),
+        ] {
+            assert!(PushToken::parse(apple, &bad).is_none(), "{bad}");
+        }
+        let fcm = "dQw4w9WgXcQ:APA91bH-some_token";
+        assert!(PushToken::parse(WalletScheme::AndroidPass, fcm).is_some());
+        assert!(PushToken::parse(WalletScheme::AndroidPass, "has space").is_none());
+        let token = PushToken::parse(apple, &"f".repeat(64)).unwrap();
+        assert!(format!("{token:?}").contains(".."));
     }
 }

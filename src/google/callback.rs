@@ -24,6 +24,11 @@ use serde::Deserialize;
 pub const SENDER: &str = "GooglePayPasses";
 pub const PROTOCOL: &str = "ECv2SigningOnly";
 
+/// The most intermediate-key signatures a callback may carry. Google signs with its current
+/// root key, and with the next one too while it rotates them; each signature is checked
+/// against every root key, so an unbounded list would let anyone make us spend CPU.
+pub const MAX_SIGNATURES: usize = 10;
+
 /// Why a callback is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallbackError {
@@ -219,6 +224,11 @@ pub fn verify(
         return Err(CallbackError::Protocol(envelope.protocol_version));
     }
     let key = &envelope.intermediate_signing_key;
+    if key.signatures.len() > MAX_SIGNATURES {
+        return Err(CallbackError::Malformed(format!(
+            "more than {MAX_SIGNATURES} signatures of the intermediate signing key"
+        )));
+    }
     let signed_key_data = length_prefixed(&[SENDER, PROTOCOL, &key.signed_key]);
     let live_roots = roots.iter().filter(|r| {
         r.protocol_version == PROTOCOL

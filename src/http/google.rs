@@ -1,6 +1,8 @@
 //! `POST /google/callback`: Google Wallet's save and delete events, verified
 //! (`ECv2SigningOnly`, see `google::callback`) and recorded once per nonce. Google expects a
-//! quick 200; a callback that does not verify gets 401 and is not recorded.
+//! quick 200; a callback that does not verify gets 401 and is not recorded. Verification runs
+//! on the blocking pool, and a callback with more signatures than Google sends is refused
+//! before any is checked.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -34,7 +36,15 @@ async fn receive_callback(State(state): State<AppState>, body: Bytes) -> ApiResu
         )
     })?;
     let at = now();
-    let event = match verify(&body, &roots, &verifier.issuer_id, at.timestamp_millis()) {
+    // Signature checks are CPU work: off the async threads, in the request's span.
+    let issuer_id = verifier.issuer_id.clone();
+    let span = tracing::Span::current();
+    let verified = tokio::task::spawn_blocking(move || {
+        span.in_scope(|| verify(&body, &roots, &issuer_id, at.timestamp_millis()))
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    let event = match verified {
         Ok(event) => event,
         Err(e @ CallbackError::Malformed(_)) => {
             return Err(ApiError::new(

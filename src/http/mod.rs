@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod errors;
 pub mod extract;
 pub mod google;
 pub mod health;
@@ -11,6 +12,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod passkit;
+pub mod serve;
 pub mod webhook;
 
 use std::time::Duration;
@@ -18,6 +20,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, StatusCode};
+use axum::middleware::from_fn;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -32,16 +35,20 @@ pub fn app(state: AppState, max_body_bytes: usize) -> Router {
     let api = api::router()
         .merge(openapi::router())
         .fallback(api_not_found)
-        .method_not_allowed_fallback(api_method_not_allowed);
+        .method_not_allowed_fallback(api_method_not_allowed)
+        .layer(from_fn(errors::json_errors));
     Router::new()
         .merge(health::router())
         .merge(images::router())
-        .merge(google::router())
+        .merge(google::router().layer(from_fn(errors::json_errors)))
         .merge(metrics::router())
-        .merge(webhook::router())
+        .merge(webhook::router().layer(from_fn(errors::json_errors)))
         .merge(pages::router())
         .merge(pages::public_router(&state))
-        .nest("/passes", passkit::router())
+        .nest(
+            "/passes",
+            passkit::router().layer(from_fn(errors::bare_errors)),
+        )
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))

@@ -86,10 +86,14 @@ impl Pusher for Apns {
                 retry_after,
                 error,
             } => PushResult::Retry {
-                reason: reason
-                    .map(|r| r.as_str().to_owned())
-                    .or(error)
-                    .unwrap_or_else(|| format!("HTTP {}", status.unwrap_or(0))),
+                // Codes only (an APNs reason, a transport failure's kind, a status): this is
+                // a metrics label and the row's `last_error`, never a token or a URL.
+                reason: match (reason, error, status) {
+                    (Some(reason), _, _) => reason.as_str().to_owned(),
+                    (None, Some(kind), _) => kind.to_owned(),
+                    (None, None, Some(status)) => format!("HTTP {status}"),
+                    (None, None, None) => "no_answer".to_owned(),
+                },
                 retry_after,
             },
             PushOutcome::Rejected { status, reason } => PushResult::Rejected {

@@ -62,7 +62,8 @@ impl TryFrom<DeviceRow> for DeviceRecord {
         let corrupt = |what: &str| StoreError::Corrupt(format!("{what} of a device"));
         Ok(DeviceRecord {
             id: DeviceLibraryId::parse(&r.id).ok_or_else(|| corrupt("id"))?,
-            push_token: PushToken::parse(&r.push_token).ok_or_else(|| corrupt("push_token"))?,
+            push_token: PushToken::from_stored(&r.push_token)
+                .ok_or_else(|| corrupt("push_token"))?,
             scheme: WalletScheme::parse(&r.scheme).ok_or_else(|| corrupt("scheme"))?,
             created_at: r.created_at,
             updated_at: r.updated_at,

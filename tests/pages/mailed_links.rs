@@ -344,7 +344,10 @@ async fn send_me_my_link_and_an_admins_personal_link_open_the_members_cards(engi
     let other = sink.wait_for("nobody@example.test", 1).await.remove(0);
     let (status, page) = open(&other.link()).await.expect_err("no member");
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(page.contains("No card is registered"), "{page}");
+    assert!(
+        page.contains("карта не зарегистрирована"),
+        "in the language asked in: {page}"
+    );
 
     // The admin's personal link, in the member's language.
     let sent = app

@@ -274,13 +274,13 @@ impl ApnsClient {
         };
         let mut response = match inner.http.execute(request).await {
             Ok(response) => response,
-            Err(e) => return not_answered(&e),
+            Err(e) => return not_answered(&e.without_url()),
         };
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         match response.bytes().await {
             Ok(body) => classify(status, &headers, &body),
-            Err(e) => not_answered(&e),
+            Err(e) => not_answered(&e.without_url()),
         }
     }
 }
@@ -306,13 +306,30 @@ fn is_expired_provider_token(outcome: &PushOutcome) -> bool {
     )
 }
 
-/// A push that got no APNs answer: retry later; the error and its causes go to the log.
-fn not_answered(error: &dyn std::error::Error) -> PushOutcome {
+/// A push that got no APNs answer: retry later. The outcome carries only the kind of
+/// failure, a bounded code for metrics and the outbox row; the error and its causes are
+/// logged here (reqwest errors come without their URL, which holds the push token).
+fn not_answered(error: &(dyn std::error::Error + 'static)) -> PushOutcome {
+    let kind = failure_kind(error);
+    let chain = crate::error::error_chain(error);
+    tracing::warn!(error.kind = kind, error.chain = %chain, "APNs gave no answer");
     PushOutcome::Retry {
         status: None,
         reason: None,
         retry_after: None,
-        error: Some(crate::error::error_chain(error)),
+        error: Some(kind),
+    }
+}
+
+/// `connect`, `timeout`, `body` or `request` for a transport failure; `provider_token` when
+/// our own token could not be made.
+fn failure_kind(error: &(dyn std::error::Error + 'static)) -> &'static str {
+    match error.downcast_ref::<reqwest::Error>() {
+        Some(e) if e.is_timeout() => "timeout",
+        Some(e) if e.is_connect() => "connect",
+        Some(e) if e.is_body() || e.is_decode() => "body",
+        Some(_) => "request",
+        None => "provider_token",
     }
 }
 

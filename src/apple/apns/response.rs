@@ -65,14 +65,21 @@ impl Reason {
         Reason::Shutdown,
     ];
 
+    /// A reason from an APNs body. An unknown one is kept if it is spelled like APNs's
+    /// (letters and digits, short) and is `Other("Unrecognized")` otherwise, so a reason is
+    /// always fit for a metrics label and the outbox row.
     pub fn parse(text: &str) -> Reason {
+        let plausible =
+            (1..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric());
         Self::KNOWN
             .into_iter()
             .find(|known| known.as_str() == text)
-            .unwrap_or_else(|| Reason::Other(text.to_owned()))
+            .unwrap_or_else(|| {
+                Reason::Other(if plausible { text } else { "Unrecognized" }.to_owned())
+            })
     }
 
-    /// The APNs spelling; also a bounded metrics label except for `Other`.
+    /// The APNs spelling; also a metrics label.
     pub fn as_str(&self) -> &str {
         match self {
             Reason::BadDeviceToken => "BadDeviceToken",
@@ -134,8 +141,10 @@ pub enum PushOutcome {
         status: Option<u16>,
         reason: Option<Reason>,
         retry_after: Option<Duration>,
-        /// The transport error, for the log; `None` when APNs answered.
-        error: Option<String>,
+        /// What kind of failure kept an answer from coming (`connect`, `timeout`, …; see
+        /// `apns::not_answered`); `None` when APNs answered. Never the error text: reqwest's
+        /// names the URL, and the URL holds the push token.
+        error: Option<&'static str>,
     },
     /// Any other 4xx: a configuration problem (topic, certificate, token key) that retrying
     /// the same request will not fix. Alert, don't retry blindly.

@@ -5,9 +5,8 @@
 //! person, each with its own wallet buttons.
 
 use askama::Template;
-use axum::Form;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -22,7 +21,7 @@ use crate::domain::i18n::Lang;
 use crate::domain::model::CardStatus;
 use crate::enroll::{EnrollError, HOLDER_SESSION_TTL, holder_of, link_is_open, open_link};
 use crate::http::auth::{cookie, random_token};
-use crate::http::extract::AppPath;
+use crate::http::extract::{AppForm, AppPath, AppQuery};
 use crate::state::AppState;
 
 const ACCESS_CSRF_COOKIE: &str = "wc_access_csrf";
@@ -73,7 +72,7 @@ fn link_error(lang: Lang, e: &EnrollError) -> PageError {
 async fn access_page(
     State(state): State<AppState>,
     AppPath(token): AppPath<String>,
-    Query(q): Query<LangQuery>,
+    AppQuery(q): AppQuery<LangQuery>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let lang = lang_of(q.lang.as_deref(), &headers);
@@ -96,9 +95,9 @@ async fn access_page(
 async fn open(
     State(state): State<AppState>,
     AppPath(token): AppPath<String>,
-    Query(q): Query<LangQuery>,
+    AppQuery(q): AppQuery<LangQuery>,
     headers: HeaderMap,
-    Form(form): Form<OpenForm>,
+    AppForm(form): AppForm<OpenForm>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(q.lang.as_deref(), &headers);
     if !form_token_matches(&headers, ACCESS_CSRF_COOKIE, &form.csrf) {
@@ -121,7 +120,7 @@ async fn open(
 
 async fn my_cards(
     State(state): State<AppState>,
-    Query(q): Query<LangQuery>,
+    AppQuery(q): AppQuery<LangQuery>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let lang = lang_of(q.lang.as_deref(), &headers);

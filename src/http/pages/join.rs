@@ -7,9 +7,8 @@
 //! plainly. The forms are protected by a double-submit CSRF cookie.
 
 use askama::Template;
-use axum::Form;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -23,7 +22,7 @@ use crate::enroll::{
     EnrollError, EnrollForm, invite_status, request_cards_link, request_join_link,
 };
 use crate::http::auth::random_token;
-use crate::http::extract::AppPath;
+use crate::http::extract::{AppForm, AppPath, AppQuery};
 use crate::state::AppState;
 
 const JOIN_CSRF_COOKIE: &str = "wc_join_csrf";
@@ -138,7 +137,7 @@ async fn show_form(
 async fn join_form(
     State(state): State<AppState>,
     AppPath(token): AppPath<String>,
-    Query(q): Query<LangQuery>,
+    AppQuery(q): AppQuery<LangQuery>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let lang = lang_of(q.lang.as_deref(), &headers);
@@ -154,7 +153,7 @@ async fn join(
     State(state): State<AppState>,
     AppPath(token): AppPath<String>,
     headers: HeaderMap,
-    Form(form): Form<JoinForm>,
+    AppForm(form): AppForm<JoinForm>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(Some(&form.lang), &headers);
     let t = JoinTexts::of(lang);
@@ -222,7 +221,7 @@ async fn show_resend(
 async fn resend_form(
     State(state): State<AppState>,
     AppPath(token): AppPath<String>,
-    Query(q): Query<LangQuery>,
+    AppQuery(q): AppQuery<LangQuery>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let lang = lang_of(q.lang.as_deref(), &headers);
@@ -233,7 +232,7 @@ async fn resend(
     State(state): State<AppState>,
     AppPath(token): AppPath<String>,
     headers: HeaderMap,
-    Form(form): Form<ResendForm>,
+    AppForm(form): AppForm<ResendForm>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(Some(&form.lang), &headers);
     let t = JoinTexts::of(lang);
@@ -255,7 +254,7 @@ async fn resend(
 /// "Check your inbox": says nothing of the address, so it is the same for every token too.
 async fn sent(
     AppPath(token): AppPath<String>,
-    Query(q): Query<LangQuery>,
+    AppQuery(q): AppQuery<LangQuery>,
     headers: HeaderMap,
 ) -> Response {
     let lang = lang_of(q.lang.as_deref(), &headers);

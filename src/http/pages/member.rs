@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,7 +17,7 @@ use crate::domain::i18n::{self, Lang};
 use crate::domain::ledger::EntryKind;
 use crate::domain::money::Money;
 use crate::http::auth::same_secret;
-use crate::http::extract::AppPath;
+use crate::http::extract::{AppPath, AppQuery};
 use crate::passes::{face_of, signed_pass};
 use crate::state::AppState;
 use crate::store::{CardBundle, Holder};
@@ -167,7 +167,7 @@ async fn card_for(
 async fn member_page(
     State(state): State<AppState>,
     AppPath(serial): AppPath<String>,
-    Query(q): Query<MemberQuery>,
+    AppQuery(q): AppQuery<MemberQuery>,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let mut bundle = card_for(&state, &serial, q.t.as_deref()).await?;
@@ -219,7 +219,7 @@ async fn member_page(
 async fn member_pass(
     State(state): State<AppState>,
     AppPath(serial): AppPath<String>,
-    Query(q): Query<MemberQuery>,
+    AppQuery(q): AppQuery<MemberQuery>,
 ) -> Result<Response, PageError> {
     let bundle = card_for(&state, &serial, q.t.as_deref()).await?;
     let filename = format!("card-{}.pkpass", bundle.card.code.as_str());
@@ -246,7 +246,7 @@ async fn member_pass(
 async fn member_qr(
     State(state): State<AppState>,
     AppPath(serial): AppPath<String>,
-    Query(q): Query<MemberQuery>,
+    AppQuery(q): AppQuery<MemberQuery>,
 ) -> Result<Response, PageError> {
     let bundle = card_for(&state, &serial, q.t.as_deref()).await?;
     let url = crate::passes::member_url(&state.public_url, &bundle.card);

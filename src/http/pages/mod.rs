@@ -21,6 +21,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::domain::i18n::Lang;
+use crate::http::errors::page_errors;
 use crate::http::extract::AppPath;
 use crate::state::AppState;
 
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(desk::router())
         .merge(dashboard::router())
         .route("/static/{file}", get(get_asset))
+        .layer(axum::middleware::from_fn(page_errors))
         .layer(axum::middleware::from_fn(page_headers))
 }
 
@@ -44,6 +46,7 @@ pub fn public_router(state: &AppState) -> Router<AppState> {
             state.clone(),
             limit::limit,
         ))
+        .layer(axum::middleware::from_fn(page_errors))
         .layer(axum::middleware::from_fn(page_headers))
 }
 

@@ -4,7 +4,6 @@
 //! own CSRF token.
 
 use askama::Template;
-use axum::Form;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
@@ -19,6 +18,7 @@ use super::{PageError, lang_of, render};
 use crate::http::auth::{
     SESSION_COOKIE, cookie, key_of, random_token, same_secret, session_of, token_hash,
 };
+use crate::http::extract::AppForm;
 use crate::state::AppState;
 use crate::store::{Role, WebSession, now};
 
@@ -116,7 +116,7 @@ pub struct SignIn {
 async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<SignIn>,
+    AppForm(form): AppForm<SignIn>,
 ) -> Result<Response, PageError> {
     let lang = lang_of(None, &headers);
     let t = StaffTexts::of(lang);
@@ -185,7 +185,7 @@ pub struct SignOut {
 async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<SignOut>,
+    AppForm(form): AppForm<SignOut>,
 ) -> Result<Response, PageError> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let hash = token_hash(token);

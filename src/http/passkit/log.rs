@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::store_failure;
+use crate::http::extract::check_json;
 use crate::state::AppState;
 
 /// Messages of one request that are stored; the rest are dropped.
@@ -33,6 +34,8 @@ pub(super) async fn device_log(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, StatusCode> {
+    // Control characters (NUL, which PostgreSQL refuses) are refused like malformed JSON.
+    check_json(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
     let body: DeviceLogs = serde_json::from_slice(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
     let messages: Vec<String> = body
         .logs

@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use super::{authorized_card, store_failure};
 use crate::domain::devices::{DeviceLibraryId, PushToken};
 use crate::domain::model::CardStatus;
-use crate::http::extract::{AppJson, AppPath, AppQuery};
+use crate::http::extract::{AppJson, AppPath, AppQuery, check_json};
 use crate::state::AppState;
 use crate::store::{NewRegistration, Registered};
 
@@ -79,9 +79,11 @@ pub(super) async fn register_device(
         return Err(StatusCode::GONE);
     }
     let device = DeviceLibraryId::parse(&device).ok_or(StatusCode::NOT_FOUND)?;
+    check_json(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
     let body: RegisterDevice =
         serde_json::from_slice(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
-    let push_token = PushToken::parse(&body.push_token).ok_or(StatusCode::BAD_REQUEST)?;
+    // Apple's protocol: a request that is not as specified is a 400.
+    let push_token = PushToken::parse(scheme, &body.push_token).ok_or(StatusCode::BAD_REQUEST)?;
     let registration = NewRegistration {
         device: &device,
         push_token: &push_token,
