@@ -13,6 +13,10 @@ mod public;
 #[path = "pages/api_keys.rs"]
 mod api_keys;
 
+/// Sign-in's redirect and the sessions of the bootstrap key.
+#[path = "pages/sessions.rs"]
+mod sessions;
+
 use common::{Engine, TestApp, id, spawn_app};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
