@@ -6,6 +6,10 @@ mod common;
 
 use std::io::{Cursor, Read};
 
+/// Concurrent refunds of one order.
+#[path = "orders/refunds.rs"]
+mod refunds;
+
 use common::{Engine, TestApp, id, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -647,7 +647,7 @@ async fn book_on_card(
     let target = card_target(store, card).await?;
     let respond = |c: &HolderChange| {
         let mut body = json!({"cards": changes_json(std::slice::from_ref(c))});
-        body[what] = summary;
+        body[what] = summary.clone();
         body
     };
     let result = store.book_on_card(request, &target, respond).await;
