@@ -122,7 +122,7 @@
     show($("action-error"), "");
     const amount = minor($("amount").value);
     if (amount === null || amount <= 0) { show($("action-error"), T.enterAmount); return; }
-    const body = { external_id: id(), account_id: card.account_id, card_code: card.code, amount_minor: amount, currency: card.currency };
+    const body = { external_id: id(), account_id: card.account_id, card_code: card.code, amount_minor: amount, currency: card.currency, placed_at: new Date().toISOString() };
     const redeem = $("redeem").hidden ? null : minor($("redeem").value || "0");
     if (redeem) body.cashback_redeemed_minor = redeem;
     const r = await api("POST", "/orders", body);
