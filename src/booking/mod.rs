@@ -35,6 +35,9 @@ pub struct Booked {
     pub body: Value,
 }
 
+/// The most stamps one manual adjustment may add or take.
+const MAX_STAMP_ADJUSTMENT: u64 = 1_000;
+
 fn unprocessable(code: &'static str, field: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).field(field)
 }
@@ -530,7 +533,8 @@ pub async fn redeem_reward(
     let summary = json!({"id": request.id, "external_id": request.external_id,
                          "kind": "reward", "card_id": request.card_id});
     let keyed = (KeyedTable::Redemptions, &key[..], print.as_str());
-    book_on_card(store, &card, &request, keyed, ("redemption", summary)).await
+    let target = card_target(store, &card).await?;
+    book_on_card(store, target, &request, keyed, ("redemption", summary)).await
 }
 
 /// A manual adjustment with author and reason, shown in the history.
@@ -563,6 +567,16 @@ pub async fn adjust(store: &Store, card_id: &str, a: NewAdjustment) -> ApiResult
     if card.status == CardStatus::Revoked {
         usable(&card, "card_id")?;
     }
+    let target = card_target(store, &card).await?;
+    // Each reward a stamp adjustment unlocks or takes back is a ledger entry of its own.
+    let stamps = matches!(target.program.rules, crate::domain::rules::Rules::Stamp(_));
+    if stamps && a.amount.unsigned_abs() > MAX_STAMP_ADJUSTMENT {
+        return Err(unprocessable(
+            "invalid_amount",
+            "amount",
+            format!("a stamp card is adjusted by at most {MAX_STAMP_ADJUSTMENT} stamps either way"),
+        ));
+    }
     let request = CardRequest {
         id: crate::domain::ids::AdjustmentId::generate().to_string(),
         card_id: card.id.to_string(),
@@ -579,19 +593,18 @@ pub async fn adjust(store: &Store, card_id: &str, a: NewAdjustment) -> ApiResult
                          "amount": a.amount, "author": a.author.trim(), "reason": a.reason.trim(),
                          "card_id": request.card_id});
     let keyed = (KeyedTable::Adjustments, &key[..], print.as_str());
-    book_on_card(store, &card, &request, keyed, ("adjustment", summary)).await
+    book_on_card(store, target, &request, keyed, ("adjustment", summary)).await
 }
 
-/// Books a keyed request on the holder of one card; the answer carries `summary` under
+/// Books a keyed request on the holder of one card (`target`); the answer carries `summary` under
 /// `what` beside the card's new version and balance.
 async fn book_on_card(
     store: &Store,
-    card: &Card,
+    target: Target,
     request: &CardRequest,
     (table, key, print): (KeyedTable, &[&str], &str),
     (what, summary): (&str, Value),
 ) -> ApiResult<Booked> {
-    let target = card_target(store, card).await?;
     let respond = |c: &HolderChange| {
         let mut body = json!({"cards": changes_json(std::slice::from_ref(c))});
         body[what] = summary.clone();

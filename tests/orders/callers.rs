@@ -206,8 +206,26 @@ async fn money_inputs_beyond_ten_to_the_thirteen_are_refused_naming_the_field(en
     assert_eq!(answer["error"]["field"], "rules.stamp_every_minor");
 }
 
+async fn a_stamp_card_is_adjusted_by_at_most_a_thousand_stamps(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let card = app.issue_card("stamp").await;
+    let path = format!("/cards/{}/adjustments", id(&card));
+    let adjust = |n: i64| json!({"external_id": format!("A{n}"), "amount": n, "author": "Ops", "reason": "x"});
+    for too_many in [1_001, -1_001, 10_000_000_000_000] {
+        let answer = app
+            .post_ok(&path, &adjust(too_many), StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
+        assert_eq!(answer["error"]["field"], "amount", "{too_many}");
+    }
+    let booked = app
+        .post_ok(&path, &adjust(1_000), StatusCode::CREATED)
+        .await;
+    assert_eq!(booked["cards"][0]["balance"]["rewards_available"], 200);
+}
+
 crate::on_both_engines!(
     a_desk_books_and_refunds_in_its_own_key_space_only,
     a_desk_dates_its_orders_now_and_cannot_backdate_them,
     money_inputs_beyond_ten_to_the_thirteen_are_refused_naming_the_field,
+    a_stamp_card_is_adjusted_by_at_most_a_thousand_stamps,
 );
