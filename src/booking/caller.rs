@@ -100,15 +100,19 @@ fn unprocessable(code: &'static str, message: &str) -> ApiError {
 }
 
 fn parse_placed_at(raw: &str) -> ApiResult<DateTime<Utc>> {
-    let at = DateTime::parse_from_rfc3339(raw).map_err(|_| {
+    parse_instant(raw).ok_or_else(|| {
         unprocessable(
             "invalid_placed_at",
             "must be an RFC 3339 time with an offset, e.g. 2026-11-23T10:15:00+01:00",
         )
-    })?;
-    let at = at.with_timezone(&Utc);
-    // The store keeps microseconds; an instant is compared at that precision.
-    Ok(at.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(at))
+    })
+}
+
+/// An RFC 3339 instant at the precision the store keeps (microseconds), whether or not the
+/// caller may book it: what "the same `placed_at`" means for a replay.
+pub(super) fn parse_instant(raw: &str) -> Option<DateTime<Utc>> {
+    let at = DateTime::parse_from_rfc3339(raw).ok()?.with_timezone(&Utc);
+    Some(at.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(at))
 }
 
 fn check_source(source: &str) -> ApiResult<()> {

@@ -281,11 +281,12 @@ pub async fn book_order(store: &Store, o: NewOrder, caller: Caller) -> ApiResult
             CardCode::parse(c).map_or_else(|| c.to_owned(), |code| code.as_str().to_owned())
         }),
         "program_id": o.program_id, "amount_minor": o.amount_minor, "currency": o.currency,
-        // A desk's order without `placed_at` is dated on arrival; its replay is the same body.
-        "placed_at": match (&o.placed_at, &placed_at) {
-            (None, _) => Value::Null,
-            (Some(_), Ok(t)) => json!(t.timestamp_micros()),
-            (Some(raw), Err(_)) => json!(raw),
+        // A desk's order without `placed_at` is dated on arrival; its replay is the same body,
+        // as is a replay after the desk's window has passed.
+        "placed_at": match o.placed_at.as_deref().map(|raw| (raw, caller::parse_instant(raw))) {
+            None => Value::Null,
+            Some((_, Some(t))) => json!(t.timestamp_micros()),
+            Some((raw, None)) => json!(raw),
         },
         "cashback_redeemed_minor": o.cashback_redeemed_minor.unwrap_or(0),
     }));
