@@ -1,5 +1,6 @@
 //! The CSV import of orders (`walletcards import-orders`). Each row is booked through
-//! `booking::book_order` with the source `erp`, the key space of the API and the ERP webhook,
+//! `booking::book_order` as an operator's: the source `erp` (the key space of the API and the
+//! ERP webhook) unless the row's `source` column names another,
 //! so a row gets the API's validation and idempotency: re-running a file, or importing orders
 //! the webhook already delivered, counts nothing twice. The file is read as a stream; a bad row
 //! is reported and skipped, a database failure stops the import.
@@ -9,16 +10,13 @@ use std::io::Read;
 use axum::http::StatusCode;
 use serde::Serialize;
 
-use crate::booking::{self, Booked};
+use crate::booking::{self, Booked, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::store::Store;
 
 mod row;
 
 pub use row::COLUMNS;
-
-/// The idempotency key space of imported orders: the API's and the ERP webhook's.
-pub const DEFAULT_SOURCE: &str = "erp";
 
 /// How far an import has got; given to the observer after every row.
 #[derive(Debug, Clone, Copy, Default)]
@@ -186,7 +184,7 @@ pub async fn import_orders(
             record.position().map_or(0, |p| p.line()),
         );
         let outcome = match row::parse_row(&columns, &record) {
-            Ok(order) => booking::book_order(store, order, DEFAULT_SOURCE).await,
+            Ok(order) => booking::book_order(store, order, Caller::Operator).await,
             Err(e) => Err(e),
         };
         if let Err(e) = summary.count(at, outcome) {

@@ -6,6 +6,14 @@ mod common;
 
 use std::io::{Cursor, Read};
 
+/// Who books: key spaces by caller, desk dates, bounded money inputs.
+#[path = "orders/callers.rs"]
+mod callers;
+
+/// Concurrent refunds of one order.
+#[path = "orders/refunds.rs"]
+mod refunds;
+
 use common::{Engine, TestApp, id, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

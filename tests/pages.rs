@@ -17,6 +17,10 @@ mod mailed_links;
 #[path = "pages/api_keys.rs"]
 mod api_keys;
 
+/// Sign-in's redirect and the sessions of the bootstrap key.
+#[path = "pages/sessions.rs"]
+mod sessions;
+
 use common::{Engine, TestApp, id, spawn_app};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
@@ -267,7 +271,11 @@ async fn public_pages_are_limited_per_address(engine: Engine) {
     }
     let r = client().get(&url).send().await.expect("page");
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(
+        r.headers()["retry-after"],
+        "20",
+        "a token comes back in 20 s at 3 a minute: rounded up, not down to 19"
+    );
     // Behind a trusted load balancer each client has its own bucket.
     let app = common::spawn_app_with_settings(
         engine,

@@ -4,12 +4,14 @@
 //! then limits), resolves who and which programs it concerns, and hands the rest to the store,
 //! which writes everything in one transaction.
 
+mod caller;
 mod requests;
 
 use axum::http::StatusCode;
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+pub use caller::Caller;
 pub use requests::{NewAdjustment, NewOrder, NewRedemption, NewRefund};
 
 use crate::domain::balance::Balance;
@@ -19,7 +21,7 @@ use crate::domain::ledger::LedgerError;
 use crate::domain::model::{
     Account, BalanceScope, Card, CardStatus, Member, Program, ProgramStatus,
 };
-use crate::domain::money::{Bps, Currency};
+use crate::domain::money::{Bps, Currency, check_minor};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{
     BookError, CardRequest, CardRequestKind, Holder, HolderChange, KeyedTable, MemberKey,
@@ -33,10 +35,8 @@ pub struct Booked {
     pub body: Value,
 }
 
-/// Largest accepted amount: 10^13 minor units keeps every sum far inside `i64`.
-pub const MAX_AMOUNT_MINOR: i64 = 10_000_000_000_000;
-/// How far ahead of the server clock an order may be placed.
-const MAX_AHEAD: TimeDelta = TimeDelta::minutes(5);
+/// The most stamps one manual adjustment may add or take.
+const MAX_STAMP_ADJUSTMENT: u64 = 1_000;
 
 fn unprocessable(code: &'static str, field: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).field(field)
@@ -88,59 +88,15 @@ async fn finish(
     }
 }
 
-fn parse_placed_at(raw: &str) -> ApiResult<DateTime<Utc>> {
-    let at = DateTime::parse_from_rfc3339(raw).map_err(|_| {
-        unprocessable(
-            "invalid_placed_at",
-            "placed_at",
-            "must be an RFC 3339 time with an offset, e.g. 2026-11-23T10:15:00+01:00",
-        )
-    })?;
-    let at = at.with_timezone(&Utc);
-    if at > now() + MAX_AHEAD {
-        return Err(unprocessable(
-            "placed_in_future",
-            "placed_at",
-            "must not be more than 5 minutes ahead of the server clock",
-        ));
-    }
-    // The store keeps microseconds; an instant is compared at that precision.
-    Ok(at.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(at))
-}
-
 fn check_amount(field: &str, amount: i64) -> ApiResult<()> {
-    if amount <= 0 {
+    if check_minor(field, amount)? <= 0 {
         return Err(unprocessable(
             "invalid_amount",
             field,
             "must be a positive amount in minor units",
         ));
     }
-    if amount > MAX_AMOUNT_MINOR {
-        return Err(unprocessable(
-            "invalid_amount",
-            field,
-            format!("must be at most {MAX_AMOUNT_MINOR}"),
-        ));
-    }
     Ok(())
-}
-
-fn check_source(source: &str) -> ApiResult<()> {
-    let ok = !source.is_empty()
-        && source.len() <= 32
-        && source
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(unprocessable(
-            "invalid_field",
-            "source",
-            "must be 1–32 characters of a-z, 0-9, '_' or '-'",
-        ))
-    }
 }
 
 fn check_external_id(id: &str) -> ApiResult<()> {
@@ -312,16 +268,11 @@ fn fingerprint(v: Value) -> String {
     v.to_string()
 }
 
-/// Books an order from any source; `default_source` is `erp` for the API, the webhook and the
-/// import, `desk` for desk bookings.
-pub async fn book_order(store: &Store, o: NewOrder, default_source: &str) -> ApiResult<Booked> {
-    let source = o
-        .source
-        .clone()
-        .unwrap_or_else(|| default_source.to_owned());
+/// Books an order of `caller`, in its key space (an operator's default is `erp`).
+pub async fn book_order(store: &Store, o: NewOrder, caller: Caller) -> ApiResult<Booked> {
+    let source = caller.source(o.source.as_deref(), "erp")?;
     check_external_id(&o.external_id)?;
-    check_source(&source)?;
-    let placed_at = parse_placed_at(&o.placed_at);
+    let placed_at = caller.placed_at(o.placed_at.as_deref(), now());
     let print = fingerprint(json!({
         "account_id": o.account_id, "account_external_id": o.account_external_id,
         "member_id": o.member_id, "member_external_id": o.member_external_id,
@@ -330,9 +281,12 @@ pub async fn book_order(store: &Store, o: NewOrder, default_source: &str) -> Api
             CardCode::parse(c).map_or_else(|| c.to_owned(), |code| code.as_str().to_owned())
         }),
         "program_id": o.program_id, "amount_minor": o.amount_minor, "currency": o.currency,
-        "placed_at": match &placed_at {
-            Ok(t) => json!(t.timestamp_micros()),
-            Err(_) => json!(o.placed_at),
+        // A desk's order without `placed_at` is dated on arrival; its replay is the same body,
+        // as is a replay after the desk's window has passed.
+        "placed_at": match o.placed_at.as_deref().map(|raw| (raw, caller::parse_instant(raw))) {
+            None => Value::Null,
+            Some((_, Some(t))) => json!(t.timestamp_micros()),
+            Some((raw, None)) => json!(raw),
         },
         "cashback_redeemed_minor": o.cashback_redeemed_minor.unwrap_or(0),
     }));
@@ -365,7 +319,10 @@ async fn book_new_order(
     let currency = Currency::parse(&o.currency)
         .ok_or_else(|| unprocessable("invalid_currency", "currency", "must be an ISO 4217 code"))?;
     let placed_at = placed_at?;
-    let redeemed = o.cashback_redeemed_minor.unwrap_or(0);
+    let redeemed = check_minor(
+        "cashback_redeemed_minor",
+        o.cashback_redeemed_minor.unwrap_or(0),
+    )?;
     if redeemed < 0 {
         return Err(unprocessable(
             "invalid_amount",
@@ -487,19 +444,16 @@ fn order_response(o: &OrderRecord, changes: &[HolderChange]) -> Value {
     body
 }
 
-/// Books a refund of the order `order_external_id` of `source`.
+/// Books a refund of the order `order_external_id` in `caller`'s key space: a desk refunds
+/// desk orders only (another source's order is not found there, 404).
 pub async fn book_refund(
     store: &Store,
     order_external_id: &str,
     r: NewRefund,
-    default_source: &str,
+    caller: Caller,
 ) -> ApiResult<Booked> {
-    let source = r
-        .source
-        .clone()
-        .unwrap_or_else(|| default_source.to_owned());
+    let source = caller.source(r.source.as_deref(), "erp")?;
     check_external_id(&r.external_id)?;
-    check_source(&source)?;
     let print = fingerprint(json!({"order": order_external_id, "amount_minor": r.amount_minor}));
     let key = [source.as_str(), r.external_id.as_str()];
     if let Some(s) = store.keyed(KeyedTable::Refunds, &key).await? {
@@ -543,19 +497,16 @@ async fn card_target(store: &Store, card: &Card) -> ApiResult<Target> {
 }
 
 /// Redeems one stamp reward on a card; in account scope any member's card of the company may.
+/// Keyed in `caller`'s space (an operator's default is `desk`, where the desk redeems).
 pub async fn redeem_reward(
     store: &Store,
     card_id: &str,
     r: NewRedemption,
-    default_source: &str,
+    caller: Caller,
 ) -> ApiResult<Booked> {
+    let source = caller.source(r.source.as_deref(), "desk")?;
     let card = card_by_id(store, card_id).await?;
-    let source = r
-        .source
-        .clone()
-        .unwrap_or_else(|| default_source.to_owned());
     check_external_id(&r.external_id)?;
-    check_source(&source)?;
     let print = fingerprint(json!({"kind": r.kind, "member_id": card.member_id.as_str()}));
     let program_id = card.program_id.to_string();
     let key = [program_id.as_str(), source.as_str(), r.external_id.as_str()];
@@ -583,7 +534,8 @@ pub async fn redeem_reward(
     let summary = json!({"id": request.id, "external_id": request.external_id,
                          "kind": "reward", "card_id": request.card_id});
     let keyed = (KeyedTable::Redemptions, &key[..], print.as_str());
-    book_on_card(store, &card, &request, keyed, ("redemption", summary)).await
+    let target = card_target(store, &card).await?;
+    book_on_card(store, target, &request, keyed, ("redemption", summary)).await
 }
 
 /// A manual adjustment with author and reason, shown in the history.
@@ -606,15 +558,25 @@ pub async fn adjust(store: &Store, card_id: &str, a: NewAdjustment) -> ApiResult
             ));
         }
     }
-    if a.amount == 0 || a.amount.abs() > MAX_AMOUNT_MINOR {
+    if check_minor("amount", a.amount)? == 0 {
         return Err(unprocessable(
             "invalid_amount",
             "amount",
-            "must be non-zero and at most 10^13 in size",
+            "must not be zero",
         ));
     }
     if card.status == CardStatus::Revoked {
         usable(&card, "card_id")?;
+    }
+    let target = card_target(store, &card).await?;
+    // Each reward a stamp adjustment unlocks or takes back is a ledger entry of its own.
+    let stamps = matches!(target.program.rules, crate::domain::rules::Rules::Stamp(_));
+    if stamps && a.amount.unsigned_abs() > MAX_STAMP_ADJUSTMENT {
+        return Err(unprocessable(
+            "invalid_amount",
+            "amount",
+            format!("a stamp card is adjusted by at most {MAX_STAMP_ADJUSTMENT} stamps either way"),
+        ));
     }
     let request = CardRequest {
         id: crate::domain::ids::AdjustmentId::generate().to_string(),
@@ -632,22 +594,21 @@ pub async fn adjust(store: &Store, card_id: &str, a: NewAdjustment) -> ApiResult
                          "amount": a.amount, "author": a.author.trim(), "reason": a.reason.trim(),
                          "card_id": request.card_id});
     let keyed = (KeyedTable::Adjustments, &key[..], print.as_str());
-    book_on_card(store, &card, &request, keyed, ("adjustment", summary)).await
+    book_on_card(store, target, &request, keyed, ("adjustment", summary)).await
 }
 
-/// Books a keyed request on the holder of one card; the answer carries `summary` under
+/// Books a keyed request on the holder of one card (`target`); the answer carries `summary` under
 /// `what` beside the card's new version and balance.
 async fn book_on_card(
     store: &Store,
-    card: &Card,
+    target: Target,
     request: &CardRequest,
     (table, key, print): (KeyedTable, &[&str], &str),
     (what, summary): (&str, Value),
 ) -> ApiResult<Booked> {
-    let target = card_target(store, card).await?;
     let respond = |c: &HolderChange| {
         let mut body = json!({"cards": changes_json(std::slice::from_ref(c))});
-        body[what] = summary;
+        body[what] = summary.clone();
         body
     };
     let result = store.book_on_card(request, &target, respond).await;

@@ -28,8 +28,9 @@ pub struct NewOrder {
     pub program_id: Option<String>,
     pub amount_minor: i64,
     pub currency: String,
-    /// RFC 3339 with an offset.
-    pub placed_at: String,
+    /// RFC 3339 with an offset; a desk may leave it out (now).
+    #[serde(default)]
+    pub placed_at: Option<String>,
     #[serde(default)]
     pub cashback_redeemed_minor: Option<i64>,
     #[serde(default)]

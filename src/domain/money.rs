@@ -4,6 +4,27 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::FieldError;
+
+/// The largest size of any money input, in minor units: ±10^13 (a hundred billion in a
+/// two-decimal currency). Sums of many such amounts stay far inside `i64`, so the ledger's
+/// arithmetic cannot overflow on what a caller sends.
+pub const MAX_MINOR: i64 = 10_000_000_000_000;
+
+/// Checks a money input (order and refund amounts, adjustments, redemptions, rule thresholds)
+/// against [`MAX_MINOR`] either way; `field` names it in the error.
+pub fn check_minor(field: &str, amount: i64) -> Result<i64, FieldError> {
+    if (-MAX_MINOR..=MAX_MINOR).contains(&amount) {
+        Ok(amount)
+    } else {
+        Err(FieldError::with_code(
+            "invalid_amount",
+            field,
+            format!("must be between -{MAX_MINOR} and {MAX_MINOR} (10^13) minor units"),
+        ))
+    }
+}
+
 /// ISO 4217 currencies whose minor unit is not 1/100. Every other active code in
 /// [`ACTIVE_CODES`] has two decimals.
 const EXPONENTS: &[(&str, u8)] = &[
@@ -151,6 +172,16 @@ impl Bps {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_inputs_are_bounded_either_way_without_wrapping() {
+        assert_eq!(check_minor("a", MAX_MINOR), Ok(MAX_MINOR));
+        assert_eq!(check_minor("a", -MAX_MINOR), Ok(-MAX_MINOR));
+        for bad in [MAX_MINOR + 1, -MAX_MINOR - 1, i64::MIN, i64::MAX] {
+            let e = check_minor("amount", bad).expect_err("out of bound");
+            assert_eq!((e.code, e.field.as_str()), ("invalid_amount", "amount"));
+        }
+    }
 
     #[test]
     fn currencies_know_their_minor_unit() {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::FieldError;
-use super::money::Bps;
+use super::money::{Bps, check_minor};
 
 /// The four kinds of loyalty program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -215,7 +215,9 @@ fn check_percent(field: &str, bps: Bps) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// A money threshold of the rules: within the bound of every money input, not negative.
 fn check_non_negative(field: &str, v: i64) -> Result<(), FieldError> {
+    check_minor(field, v)?;
     if v < 0 {
         return Err(FieldError::new(field, "must not be negative"));
     }
@@ -263,6 +265,7 @@ fn validate_tiers(tiers: &[Tier]) -> Result<(), FieldError> {
         let at = |f: &str| format!("tiers[{i}].{f}");
         check_text(&at("name"), &tier.name)?;
         check_percent(&at("percent_bps"), tier.percent_bps)?;
+        check_non_negative(&at("min_spend_minor"), tier.min_spend_minor)?;
         if i == 0 && tier.min_spend_minor != 0 {
             return Err(FieldError::new(
                 at("min_spend_minor"),
@@ -307,6 +310,7 @@ fn validate_stamp(r: &StampRules) -> Result<(), FieldError> {
     }
     check_non_negative("min_order_minor", r.min_order_minor)?;
     if let Some(every) = r.stamp_every_minor {
+        check_minor("stamp_every_minor", every)?;
         if every <= 0 {
             return Err(FieldError::new("stamp_every_minor", "must be positive"));
         }

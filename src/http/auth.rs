@@ -44,6 +44,18 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
+/// A caller that may book orders and refunds: an admin, the desk, or the ERP by its
+/// `erp-webhook` key. Its role decides the key space it books in (`booking::Caller`).
+pub struct Booker(pub Role);
+
+impl FromRequestParts<AppState> for Booker {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        authenticate(parts, state).await.map(Booker)
+    }
+}
+
 /// The cookie that carries a staff session of the HTML pages (see `http::pages::session`).
 pub const SESSION_COOKIE: &str = "wc_session";
 
@@ -128,10 +140,21 @@ pub async fn session_of(parts: &Parts, state: &AppState) -> Result<Option<WebSes
     let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
         return Ok(None);
     };
+    let bootstrap = bootstrap_fingerprint(state);
     Ok(state
         .store
-        .find_web_session(&token_hash(token), now())
+        .find_web_session(&token_hash(token), now(), bootstrap.as_deref())
         .await?)
+}
+
+/// What a session opened with the bootstrap key records of it: a hash of the key's hash, so
+/// the database holds nothing that opens the API. `None` when no bootstrap key is set.
+pub fn bootstrap_fingerprint(state: &AppState) -> Option<String> {
+    let hash = state.env_admin_key_hash.as_ref()?;
+    let mut digest = Sha256::new();
+    digest.update(b"walletcards session bootstrap key\0");
+    digest.update(hash);
+    Some(hex::encode(digest.finalize()))
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::booking::{self, NewOrder, NewRefund};
+use crate::booking::{self, Caller, NewOrder, NewRefund};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::{AppJson, parse_json};
 use crate::state::AppState;
@@ -78,7 +78,9 @@ pub fn verify(
     if candidates.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > TOLERANCE_SECONDS {
+    // A timestamp far enough off overflows the difference: that is stale too, never a wrap.
+    let off = now.checked_sub(timestamp).and_then(i64::checked_abs);
+    if off.is_none_or(|off| off > TOLERANCE_SECONDS) {
         return Err(SignatureError::Stale);
     }
     let matches = secrets.iter().any(|secret| {
@@ -123,7 +125,7 @@ async fn erp_order(
 ) -> ApiResult<(StatusCode, AppJson<Value>)> {
     authenticate(&state, &headers, &body)?;
     let order: NewOrder = parse_json(&body)?;
-    let booked = booking::book_order(&state.store, order, "erp").await?;
+    let booked = booking::book_order(&state.store, order, Caller::Erp).await?;
     Ok((booked.status, AppJson(booked.body)))
 }
 
@@ -147,7 +149,8 @@ async fn erp_refund(
         amount_minor: r.amount_minor,
         source: None,
     };
-    let booked = booking::book_refund(&state.store, &r.order_external_id, refund, "erp").await?;
+    let booked =
+        booking::book_refund(&state.store, &r.order_external_id, refund, Caller::Erp).await?;
     Ok((booked.status, AppJson(booked.body)))
 }
 
@@ -200,6 +203,19 @@ mod tests {
                 verify(&[SECRET], junk, body, 1_700_000_000),
                 Err(SignatureError::Malformed),
                 "{junk}"
+            );
+        }
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_instead_of_wrapping() {
+        let body = b"{}";
+        for t in [i64::MIN, i64::MIN + 1, i64::MAX] {
+            let header = format!("t={t},v1={}", sign(SECRET, t, body));
+            assert_eq!(
+                verify(&[SECRET], &header, body, 1_700_000_000),
+                Err(SignatureError::Stale),
+                "{t}"
             );
         }
     }

@@ -178,7 +178,7 @@ fn new_order(mut c: Cells) -> ApiResult<NewOrder> {
             .number(Column::AmountMinor)?
             .ok_or_else(|| missing(Column::AmountMinor))?,
         currency: c.required(Column::Currency)?,
-        placed_at: c.required(Column::PlacedAt)?,
+        placed_at: Some(c.required(Column::PlacedAt)?),
         cashback_redeemed_minor: c.number(Column::CashbackRedeemedMinor)?,
         source: c.take(Column::Source),
     })

@@ -190,10 +190,14 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> StoreResult<Db> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
-    if let Some(dir) = Path::new(options.get_filename()).parent() {
+    let file = options.get_filename();
+    if let Some(dir) = file.parent() {
         if !dir.as_os_str().is_empty() {
             std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
         }
+    }
+    if file != Path::new(":memory:") {
+        create_private(file).map_err(sqlx::Error::Io)?;
     }
     let write = SqlitePoolOptions::new()
         .max_connections(1)
@@ -204,6 +208,21 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> StoreResult<Db> {
         .connect_with(options)
         .await?;
     Ok(Db::Sqlite { read, write })
+}
+
+/// Creates the database file readable by its owner only (0600), as the key files are, when it
+/// does not exist yet: SQLite would create it 0644, and gives its `-wal` and `-shm` files the
+/// database file's permissions.
+fn create_private(file: &Path) -> std::io::Result<()> {
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// The current time at the precision both engines store (microseconds).

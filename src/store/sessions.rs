@@ -17,6 +17,9 @@ pub struct WebSession {
     /// The key the session was opened with (`None`: the bootstrap key from the settings);
     /// revoking it ends the session.
     pub api_key_id: Option<ApiKeyId>,
+    /// For a session of the bootstrap key: that key's fingerprint. A change of the key in the
+    /// settings ends the session.
+    pub bootstrap_key: Option<String>,
 }
 
 impl Store {
@@ -34,42 +37,54 @@ impl Store {
         )
         .await?;
         let sql = "INSERT INTO web_sessions \
-                   (token_hash, role, csrf, created_at, expires_at, api_key_id) \
-                   VALUES ($1, $2, $3, $4, $5, $6)";
+                   (token_hash, role, csrf, created_at, expires_at, api_key_id, bootstrap_key) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)";
         let values = args![
             token_hash,
             session.role.as_str(),
             session.csrf.as_str(),
             now,
             session.expires_at,
-            session.api_key_id.as_ref().map(ApiKeyId::as_str)
+            session.api_key_id.as_ref().map(ApiKeyId::as_str),
+            session.bootstrap_key.as_deref()
         ];
         tx.execute(sql, &values).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// The session with this token hash, unless it expired.
+    /// The session with this token hash, unless it expired or was opened with a bootstrap
+    /// key other than the one whose fingerprint is `bootstrap_key` (`None`: none is set now).
     pub async fn find_web_session(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
+        bootstrap_key: Option<&str>,
     ) -> StoreResult<Option<WebSession>> {
-        let sql = "SELECT role, csrf, expires_at, api_key_id FROM web_sessions \
-                   WHERE token_hash = $1 AND expires_at > $2";
-        type Row = (String, String, DateTime<Utc>, Option<String>);
+        let sql = "SELECT role, csrf, expires_at, api_key_id, bootstrap_key FROM web_sessions \
+                   WHERE token_hash = $1 AND expires_at > $2 \
+                   AND (api_key_id IS NOT NULL OR bootstrap_key = $3)";
+        type Row = (
+            String,
+            String,
+            DateTime<Utc>,
+            Option<String>,
+            Option<String>,
+        );
         let row: Option<Row> = read!(self, pool => sqlx::query_as(sql)
             .bind(token_hash)
             .bind(now)
+            .bind(bootstrap_key)
             .fetch_optional(pool)
             .await)?;
-        row.map(|(role, csrf, expires_at, key)| {
+        row.map(|(role, csrf, expires_at, key, bootstrap_key)| {
             Ok(WebSession {
                 role: Role::parse(&role)
                     .ok_or_else(|| StoreError::Corrupt(format!("session role `{role}`")))?,
                 csrf,
                 expires_at,
                 api_key_id: key.map(ApiKeyId::from_db),
+                bootstrap_key,
             })
         })
         .transpose()

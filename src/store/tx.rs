@@ -4,13 +4,53 @@
 //!
 //! On PostgreSQL, [`Tx::lock_suffix`] gives `FOR UPDATE` so a read-modify-write holds the row;
 //! SQLite needs none because its single writer connection runs one transaction at a time.
+//!
+//! A transaction that loses a race the database resolves by aborting it (a deadlock or a
+//! serialization failure on PostgreSQL, `SQLITE_BUSY` past the busy timeout) is run again by
+//! [`Store::retrying`], a few times with a short jittered back-off, so no caller sees it.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, Postgres, Sqlite, Transaction};
 
-use super::{Db, Store, StoreResult};
+use super::{Db, Store, StoreError, StoreResult};
+
+/// How many times a transaction is run in all before its transient failure is given up.
+const ATTEMPTS: u32 = 5;
+/// The first back-off; each next one doubles, plus up to as much again at random.
+const FIRST_BACKOFF: Duration = Duration::from_millis(5);
+
+/// Whether a database error is a lost race that the same transaction run again may win:
+/// PostgreSQL's serialization failure (SQLSTATE 40001) and deadlock (40P01), SQLite's
+/// `SQLITE_BUSY` (with its extended codes).
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    let Some(db) = e.as_database_error() else {
+        return false;
+    };
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        return matches!(pg.code(), "40001" | "40P01");
+    }
+    const SQLITE_BUSY: i32 = 5;
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| c & 0xff == SQLITE_BUSY)
+}
+
+/// An error that may be a transient database failure.
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+impl Transient for StoreError {
+    fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Database(e) if is_transient(e))
+    }
+}
 
 /// A bind argument. Engines agree on text, 64-bit integers and timestamps.
 #[derive(Debug, Clone)]
@@ -100,6 +140,29 @@ impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, 
 {}
 
 impl Store {
+    /// Runs `attempt`, one whole transaction, again while it fails transiently, up to
+    /// [`ATTEMPTS`] times in all with a jittered exponential back-off in between.
+    pub(crate) async fn retrying<T, E, F, Fut>(&self, mut attempt: F) -> Result<T, E>
+    where
+        E: Transient,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let mut backoff = FIRST_BACKOFF;
+        for _ in 1..ATTEMPTS {
+            match attempt().await {
+                Err(e) if e.is_transient() => {
+                    tracing::debug!("transaction lost a race with another; running it again");
+                    let jitter = backoff.mul_f64(rand::random::<f64>());
+                    tokio::time::sleep(backoff + jitter).await;
+                    backoff = backoff.saturating_mul(2);
+                }
+                done => return done,
+            }
+        }
+        attempt().await
+    }
+
     /// Runs one writing statement on its own (no explicit transaction: one round trip).
     pub(crate) async fn execute(&self, sql: &str, args: &[Arg]) -> StoreResult<u64> {
         Ok(match &self.db {

@@ -160,6 +160,12 @@ pub async fn spawn_second_instance(first: &TestApp, push: Option<&PushTarget>) -
     build_app(first.engine, push, Some(first), &[]).await
 }
 
+/// Another instance on `first`'s database (SQLite file or PostgreSQL), with other settings:
+/// a restart with a changed configuration. `first` owns the database.
+pub async fn spawn_on_database_of(first: &TestApp, settings: &[(&str, Value)]) -> TestApp {
+    build_app(first.engine, None, Some(first), settings).await
+}
+
 /// A fresh database on the test PostgreSQL server: its URL and name (for dropping it).
 pub async fn postgres_database() -> (String, String) {
     create_postgres_database().await
@@ -262,9 +268,11 @@ async fn build_app(
     }
     let settings = Settings::from_figment(figment).expect("test settings are valid");
     let app = Application::build(&settings).await.expect("app builds");
-    let admin_key = match first {
-        Some(first) => first.admin_key.clone(),
-        None => app
+    let configured = settings.admin_key.as_ref();
+    let admin_key = match (configured, first) {
+        (Some(key), _) => secrecy::ExposeSecret::expose_secret(key).to_owned(),
+        (None, Some(first)) => first.admin_key.clone(),
+        (None, None) => app
             .created_admin_key
             .clone()
             .expect("first start creates an admin key"),

@@ -1,6 +1,7 @@
 //! Orders and everything that moves a balance over the API: book an order, refund it, redeem
 //! a stamp reward, adjust a balance by hand, quote a desk order, and read a card's ledger.
-//! Admin keys book as the ERP (`source` "erp"), desk keys as the desk ("desk").
+//! The caller's role decides the key space (`source`): desk keys and sessions book as "desk",
+//! `erp-webhook` keys as "erp"; only admin keys may name a source (default "erp").
 
 use axum::Router;
 use axum::extract::State;
@@ -10,12 +11,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ListQuery;
-use crate::booking::{self, Booked, NewAdjustment, NewOrder, NewRedemption, NewRefund};
+use crate::booking::{self, Booked, Caller, NewAdjustment, NewOrder, NewRedemption, NewRefund};
 use crate::error::ApiResult;
-use crate::http::auth::{Admin, Staff};
+use crate::http::auth::{Admin, Booker, Staff};
 use crate::http::extract::{AppJson, AppPath, AppQuery};
 use crate::state::AppState;
-use crate::store::{Holder, Role};
+use crate::store::Holder;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,43 +28,37 @@ pub fn router() -> Router<AppState> {
         .route("/desk/quote", post(desk_quote))
 }
 
-fn source_of(Staff(role): &Staff) -> &'static str {
-    match role {
-        Role::Desk => "desk",
-        _ => "erp",
-    }
-}
-
 fn answer(booked: Booked) -> (StatusCode, AppJson<Value>) {
     (booked.status, AppJson(booked.body))
 }
 
 async fn create_order(
     State(state): State<AppState>,
-    staff: Staff,
+    Booker(role): Booker,
     AppJson(body): AppJson<NewOrder>,
 ) -> ApiResult<(StatusCode, AppJson<Value>)> {
-    let booked = booking::book_order(&state.store, body, source_of(&staff)).await?;
+    let booked = booking::book_order(&state.store, body, Caller::of_role(role)).await?;
     Ok(answer(booked))
 }
 
 async fn create_refund(
     State(state): State<AppState>,
-    staff: Staff,
+    Booker(role): Booker,
     AppPath(external_id): AppPath<String>,
     AppJson(body): AppJson<NewRefund>,
 ) -> ApiResult<(StatusCode, AppJson<Value>)> {
-    let booked = booking::book_refund(&state.store, &external_id, body, source_of(&staff)).await?;
+    let caller = Caller::of_role(role);
+    let booked = booking::book_refund(&state.store, &external_id, body, caller).await?;
     Ok(answer(booked))
 }
 
 async fn create_redemption(
     State(state): State<AppState>,
-    _: Staff,
+    Staff(role): Staff,
     AppPath(id): AppPath<String>,
     AppJson(body): AppJson<NewRedemption>,
 ) -> ApiResult<(StatusCode, AppJson<Value>)> {
-    let booked = booking::redeem_reward(&state.store, &id, body, "desk").await?;
+    let booked = booking::redeem_reward(&state.store, &id, body, Caller::of_role(role)).await?;
     Ok(answer(booked))
 }
 

@@ -131,6 +131,18 @@ fn bucket_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// `Retry-After` in whole seconds for a `wait`, rounded up: a client that waits exactly that
+/// long finds a token in its bucket.
+pub fn retry_after(wait: Duration) -> u64 {
+    let whole = wait.as_secs();
+    let rounded = if wait.subsec_nanos() > 0 {
+        whole.saturating_add(1)
+    } else {
+        whole
+    };
+    rounded.max(1)
+}
+
 /// The middleware: limits by the connection's peer address.
 pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let peer = request
@@ -146,10 +158,9 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
                 "Too many requests from your network. Please wait a moment and try again.",
             )
             .into_response();
-            let seconds = wait.as_secs().max(1).to_string();
-            if let Ok(v) = HeaderValue::from_str(&seconds) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after(wait)));
             response
         }
     }
@@ -179,6 +190,20 @@ mod tests {
             None,
             "one per second"
         );
+    }
+
+    #[test]
+    fn waiting_the_retry_after_seconds_is_enough() {
+        let limit = PublicLimit::new(7, Vec::new());
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let start = Instant::now();
+        while limit.check(ip, start).is_none() {}
+        let wait = limit.check(ip, start).expect("empty");
+        let seconds = retry_after(wait);
+        assert_eq!(seconds, 9, "60/7 s is 8.57 s, rounded up");
+        assert_eq!(limit.check(ip, start + Duration::from_secs(seconds)), None);
+        assert_eq!(retry_after(Duration::from_secs(3)), 3);
+        assert_eq!(retry_after(Duration::ZERO), 1);
     }
 
     #[test]

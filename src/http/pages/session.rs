@@ -16,7 +16,8 @@ use serde::Deserialize;
 use super::staff_texts::StaffTexts;
 use super::{PageError, lang_of, render};
 use crate::http::auth::{
-    SESSION_COOKIE, cookie, key_of, random_token, same_secret, session_of, token_hash,
+    SESSION_COOKIE, bootstrap_fingerprint, cookie, key_of, random_token, same_secret, session_of,
+    token_hash,
 };
 use crate::http::extract::AppForm;
 use crate::state::AppState;
@@ -48,12 +49,17 @@ struct SigninPage<'a> {
     t: &'static StaffTexts,
 }
 
-/// Only a path on this site: `/desk`, never `//evil.example` or `https://…`.
+/// Only an absolute path on this site: `/desk`, never `//evil.example`, `/\evil.example` or
+/// `https://…`. Browsers drop tabs and newlines from a `Location` (`/\t/evil.example` becomes
+/// `//evil.example`) and read `\` as `/`, so a path with a control character or a backslash
+/// anywhere is refused as well; the caller then goes to its home page.
 fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => "",
-    }
+    let Some(n) = next else { return "" };
+    let second = n.chars().nth(1);
+    let safe = n.starts_with('/')
+        && !matches!(second, Some('/' | '\\'))
+        && !n.chars().any(|c| c.is_control() || c == '\\');
+    if safe { n } else { "" }
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, `Secure` on an https site.
@@ -145,17 +151,7 @@ async fn sign_in(
         *response.status_mut() = StatusCode::FORBIDDEN;
         return Ok(response);
     }
-    let token = random_token();
-    let session = WebSession {
-        role,
-        csrf: random_token(),
-        expires_at: now() + TimeDelta::hours(SESSION_HOURS),
-        api_key_id: key.id,
-    };
-    state
-        .store
-        .insert_web_session(&token_hash(&token), &session, now())
-        .await?;
+    // Where to go is settled before the session exists: nothing after the write may fail.
     let home = match role {
         Role::Admin => "/dashboard",
         _ => "/desk",
@@ -164,6 +160,21 @@ async fn sign_in(
         "" => home,
         next => next,
     };
+    let token = random_token();
+    let session = WebSession {
+        role,
+        csrf: random_token(),
+        expires_at: now() + TimeDelta::hours(SESSION_HOURS),
+        bootstrap_key: match key.id {
+            None => bootstrap_fingerprint(&state),
+            Some(_) => None,
+        },
+        api_key_id: key.id,
+    };
+    state
+        .store
+        .insert_web_session(&token_hash(&token), &session, now())
+        .await?;
     let mut response = Redirect::to(next).into_response();
     let headers = response.headers_mut();
     headers.append(
@@ -189,7 +200,11 @@ async fn sign_out(
 ) -> Result<Response, PageError> {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let hash = token_hash(token);
-        let session = state.store.find_web_session(&hash, now()).await?;
+        let bootstrap = bootstrap_fingerprint(&state);
+        let session = state
+            .store
+            .find_web_session(&hash, now(), bootstrap.as_deref())
+            .await?;
         if session.is_some_and(|s| !same_secret(&form.csrf, &s.csrf)) {
             return Err(PageError::new(
                 StatusCode::FORBIDDEN,
@@ -225,5 +240,32 @@ pub async fn require(
             Err(Redirect::to(&format!("/signin?next={next}")).into_response())
         }
         Err(e) => Err(e.into_response()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_only_ever_a_path_on_this_site() {
+        for ok in ["/desk", "/dashboard?x=1", "/", "/m/abc%0a"] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/desk\r\nSet-Cookie: x=1",
+            "/a\\b",
+            "/\u{7f}",
+            "https://evil.example",
+            "desk",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "");
     }
 }

@@ -16,7 +16,7 @@ mod records;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::tx::{Arg, Tx, args, placeholders, value_rows};
+use super::tx::{Arg, Transient, Tx, args, placeholders, value_rows};
 use super::{Store, StoreError, now as store_now};
 use crate::domain::balance::Balance;
 use crate::domain::face::Notify;
@@ -111,6 +111,12 @@ pub enum BookError {
     Duplicate,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl Transient for BookError {
+    fn is_transient(&self) -> bool {
+        matches!(self, BookError::Store(e) if e.is_transient())
+    }
 }
 
 impl From<sqlx::Error> for BookError {
@@ -241,7 +247,18 @@ impl Store {
         &self,
         order: &OrderRecord,
         targets: &[Target],
-        respond: impl FnOnce(&[HolderChange]) -> Value,
+        respond: impl Fn(&[HolderChange]) -> Value,
+    ) -> Result<Value, BookError> {
+        let respond = &respond;
+        self.retrying(|| self.book_order_once(order, targets, respond))
+            .await
+    }
+
+    async fn book_order_once(
+        &self,
+        order: &OrderRecord,
+        targets: &[Target],
+        respond: impl Fn(&[HolderChange]) -> Value,
     ) -> Result<Value, BookError> {
         let now = store_now();
         let o = order;
@@ -303,19 +320,47 @@ impl Store {
         Ok(response)
     }
 
-    /// Books a refund of an order: claims its key, reverses the order's effects in each
-    /// program and holder the order moved, in proportion.
+    /// Books a refund of an order: locks the order, claims the refund's key, reverses the
+    /// order's effects in each program and holder the order moved, in proportion.
     pub async fn book_refund(
         &self,
         refund: &RefundRecord,
         targets: &[Target],
-        respond: impl FnOnce(&[HolderChange]) -> Value,
+        respond: impl Fn(&[HolderChange]) -> Value,
+    ) -> Result<Value, BookError> {
+        let respond = &respond;
+        self.retrying(|| self.book_refund_once(refund, targets, respond))
+            .await
+    }
+
+    async fn book_refund_once(
+        &self,
+        refund: &RefundRecord,
+        targets: &[Target],
+        respond: impl Fn(&[HolderChange]) -> Value,
     ) -> Result<Value, BookError> {
         let now = store_now();
+        let r = refund;
         let mut tx = self.begin().await?;
+        // The order row is locked first. The refund's insert takes a key-share lock on it
+        // through the foreign key; taken before `FOR UPDATE`, two refunds of one order would
+        // each hold that lock and wait for the other's (a deadlock).
+        #[derive(sqlx::FromRow)]
+        struct OrderRow {
+            placed_at: DateTime<Utc>,
+            amount_minor: i64,
+            refunded_minor: i64,
+        }
+        let sql = format!(
+            "SELECT placed_at, amount_minor, refunded_minor FROM orders WHERE id = $1{}",
+            tx.lock_suffix()
+        );
+        let row: OrderRow = tx
+            .fetch_optional(&sql, &args![r.order_id.as_str()])
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let sql = "INSERT INTO refunds (id, source, external_id, order_id, amount_minor, fingerprint, response, created_at) \
                    VALUES ($1, $2, $3, $4, $5, $6, '', $7) ON CONFLICT (source, external_id) DO NOTHING";
-        let r = refund;
         let claimed = tx
             .execute(
                 sql,
@@ -333,20 +378,6 @@ impl Store {
         if claimed == 0 {
             return Err(BookError::Duplicate);
         }
-        #[derive(sqlx::FromRow)]
-        struct OrderRow {
-            placed_at: DateTime<Utc>,
-            amount_minor: i64,
-            refunded_minor: i64,
-        }
-        let sql = format!(
-            "SELECT placed_at, amount_minor, refunded_minor FROM orders WHERE id = $1{}",
-            tx.lock_suffix()
-        );
-        let row: OrderRow = tx
-            .fetch_optional(&sql, &args![r.order_id.as_str()])
-            .await?
-            .ok_or(StoreError::NotFound)?;
         let remaining = row.amount_minor - row.refunded_minor;
         if r.amount_minor > remaining {
             return Err(BookError::Rejected(LedgerError {
@@ -399,7 +430,18 @@ impl Store {
         &self,
         request: &CardRequest,
         target: &Target,
-        respond: impl FnOnce(&HolderChange) -> Value,
+        respond: impl Fn(&HolderChange) -> Value,
+    ) -> Result<Value, BookError> {
+        let respond = &respond;
+        self.retrying(|| self.book_on_card_once(request, target, respond))
+            .await
+    }
+
+    async fn book_on_card_once(
+        &self,
+        request: &CardRequest,
+        target: &Target,
+        respond: impl Fn(&HolderChange) -> Value,
     ) -> Result<Value, BookError> {
         let now = store_now();
         let mut tx = self.begin().await?;
