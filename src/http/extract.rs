@@ -180,6 +180,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for AppPath
                 "the path segment `{name}` contains a control character"
             )));
         }
+        #[expect(clippy::disallowed_types, reason = "the one place that wraps it")]
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| AppPath(p.0))
@@ -203,6 +204,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for AppQuer
             )
             .field(name));
         }
+        #[expect(clippy::disallowed_types, reason = "the one place that wraps it")]
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| AppQuery(q.0))

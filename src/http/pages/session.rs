@@ -5,7 +5,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,7 +19,7 @@ use crate::http::auth::{
     SESSION_COOKIE, bootstrap_fingerprint, cookie, key_of, random_token, same_secret, session_of,
     token_hash,
 };
-use crate::http::extract::AppForm;
+use crate::http::extract::{AppForm, AppQuery};
 use crate::state::AppState;
 use crate::store::{Role, WebSession, now};
 
@@ -94,7 +94,7 @@ pub(super) fn form_token_matches(headers: &HeaderMap, name: &str, posted: &str) 
 
 async fn signin_form(
     State(state): State<AppState>,
-    Query(q): Query<Next>,
+    AppQuery(q): AppQuery<Next>,
     headers: HeaderMap,
 ) -> Response {
     let csrf = random_token();
