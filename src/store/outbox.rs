@@ -87,6 +87,9 @@ pub const KINDS: [&str; 3] = ["apple_push", "google_object", "mail"];
 /// The outbox kind of mails.
 pub const MAIL: &str = "mail";
 
+/// The kinds that deliver a card's versions (counted per program by analytics).
+pub const CARD_KINDS: [&str; 2] = ["apple_push", "google_object"];
+
 /// One wake-up signal per outbox kind: each dispatcher waits on its own, and a commit wakes
 /// them all (a shared `Notify` would wake only one of them).
 #[derive(Debug, Default)]

@@ -6,7 +6,7 @@ use super::queries::{ByProgram, CardsRow, SeriesRow};
 use super::{GoogleEvents, OrderTotals, Point, ProgramAnalytics, PushCounts, Rewards, TierCount};
 use crate::domain::model::Program;
 use crate::domain::rules::Kind;
-use crate::store::outbox::KINDS;
+use crate::store::outbox::CARD_KINDS;
 
 /// What the statements returned, keyed by program id; `take` hands each program its part.
 pub(super) struct Figures {
@@ -28,7 +28,7 @@ impl Figures {
         let id = program.id.as_str();
         let cards = self.cards.remove(id);
         let (series, orders, cashback_minor) = series(self.series.remove(id), spans);
-        let mut push: Vec<PushCounts> = (KINDS.iter())
+        let mut push: Vec<PushCounts> = (CARD_KINDS.iter())
             .map(|kind| PushCounts {
                 kind: (*kind).to_owned(),
                 ..PushCounts::default()
