@@ -8,6 +8,7 @@ mod invites;
 mod keys;
 mod orders;
 mod outbox;
+mod privacy;
 mod programs;
 
 use axum::Router;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(invites::router())
         .merge(analytics::router())
         .merge(keys::router())
+        .merge(privacy::router())
 }
 
 /// `?limit=&after=` of every list.
