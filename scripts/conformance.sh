@@ -2,7 +2,8 @@
 # Conformance of the served OpenAPI document: schemathesis (pinned, in a venv) generates
 # requests for every documented operation against a running `walletcards serve`, once on
 # SQLite (a temporary data folder) and once on PostgreSQL (a fresh database, dropped after),
-# and fails on any 5xx, any answer whose status, content type or body the document does not
+# with one of each resource seeded (scripts/conformance_seed.py) for the operations that take
+# an id, and fails on any 5xx, any answer whose status, content type or body the document does not
 # describe.
 #
 # Settings (environment):
@@ -13,6 +14,7 @@
 #   CONFORMANCE_VENV           where schemathesis is installed (default .ci/venv, git-ignored)
 #   CONFORMANCE_SCHEMA         a document file to test instead of the served one (while editing
 #                              src/http/openapi.json, without rebuilding)
+#   CONFORMANCE_REPORT_DIR     keep a HAR of every request and answer there, per engine
 #   TEST_POSTGRES_URL          a server where this user may CREATE DATABASE
 #                              (default postgres://postgres@127.0.0.1:5432/test)
 set -euo pipefail
@@ -37,7 +39,7 @@ if ! cmp -s "$requirements" "$stamp"; then
   "$venv/bin/pip" install -q --disable-pip-version-check --no-deps -r "$requirements"
   cp "$requirements" "$stamp"
 fi
-st="$venv/bin/st"
+st="$(cd "$venv" && pwd)/bin/st"
 
 bin=${WALLETCARDS_BIN:-}
 if [ -z "$bin" ]; then
@@ -108,9 +110,15 @@ for engine in $engines; do
     *) echo "unknown engine $engine" >&2; exit 2 ;;
   esac
   start_server "$url" "$engine"
+  python3 scripts/conformance_seed.py "$base" "$admin_key" "$work/$engine/schemathesis.toml"
   echo "== conformance on $engine at $base (max $max_examples examples per operation, seed $seed)"
   started=$(date +%s)
-  if ! "$st" run "${CONFORMANCE_SCHEMA:-$base/api/v1/openapi.json}" \
+  report=()
+  if [ -n "${CONFORMANCE_REPORT_DIR:-}" ]; then
+    report=(--report har --report-dir "$CONFORMANCE_REPORT_DIR/$engine")
+  fi
+  # From the work folder, where schemathesis leaves its cache.
+  if ! (cd "$work" && "$st" --config-file "$work/$engine/schemathesis.toml" run "${CONFORMANCE_SCHEMA:-$base/api/v1/openapi.json}" \
       --url "$base" \
       --header "Authorization: Bearer $admin_key" \
       --checks "$checks" \
@@ -120,7 +128,8 @@ for engine in $engines; do
       --generation-database none \
       --suppress-health-check all \
       --request-timeout 30 \
-      --no-color; then
+      "${report[@]}" \
+      --no-color); then
     failed+=("$engine")
     echo "server errors ($engine):" >&2
     tail -n 20 "$work/$engine/stderr.log" >&2
