@@ -8,7 +8,7 @@
 #
 # Settings (environment):
 #   WALLETCARDS_BIN            the binary to run (default: `cargo build`, then target/debug)
-#   CONFORMANCE_MAX_EXAMPLES   generated cases per operation and phase (default 25)
+#   CONFORMANCE_MAX_EXAMPLES   generated cases per operation and phase (default 50)
 #   CONFORMANCE_SEED           the generator's seed (default fixed, so runs are repeatable)
 #   CONFORMANCE_ENGINES        "sqlite postgres" (default) or one of them
 #   CONFORMANCE_VENV           where schemathesis is installed (default .ci/venv, git-ignored)
@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-max_examples=${CONFORMANCE_MAX_EXAMPLES:-25}
+max_examples=${CONFORMANCE_MAX_EXAMPLES:-50}
 seed=${CONFORMANCE_SEED:-20261207}
 engines=${CONFORMANCE_ENGINES:-sqlite postgres}
 venv=${CONFORMANCE_VENV:-.ci/venv}
