@@ -13,7 +13,7 @@ use common::{Engine, TestApp, assert_status, id, spawn_app};
 on_both_engines!(
     erasing_a_member_anonymises_them_and_voids_every_card_but_keeps_the_books,
     the_erased_e_mail_is_unknown_and_may_enroll_anew,
-    erasing_twice_answers_the_same_and_changes_nothing_more,
+    erasing_twice_answers_the_same_changes_nothing_more_and_issues_no_card,
     erasing_or_exporting_an_unknown_member_is_404,
     the_export_holds_what_is_stored_about_the_person_but_no_token,
 );
@@ -134,7 +134,7 @@ async fn the_erased_e_mail_is_unknown_and_may_enroll_anew(engine: Engine) {
     assert_eq!(anew["email"], EMAIL);
 }
 
-async fn erasing_twice_answers_the_same_and_changes_nothing_more(engine: Engine) {
+async fn erasing_twice_answers_the_same_changes_nothing_more_and_issues_no_card(engine: Engine) {
     let app = spawn_app(engine).await;
     let (_, card, _) = member_with_cards(&app).await;
     let device = Device::apple(2);
@@ -148,6 +148,15 @@ async fn erasing_twice_answers_the_same_and_changes_nothing_more(engine: Engine)
     let second = assert_status(erase(&app, member_id).await, StatusCode::OK).await;
 
     assert_eq!(first, second);
+    // No new card for the erased person under the anonymised name.
+    let stamps = app.create_program("stamp").await;
+    let body = json!({"program_id": id(&stamps), "member_id": member_id});
+    let refused = assert_status(
+        app.post("/cards", &body).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(refused["error"]["code"], "member_erased");
     assert_eq!(
         app.get_ok(&format!("/cards/{}", id(&card))).await["version"],
         version
