@@ -50,7 +50,7 @@ fi
 # Nothing of the caller's WALLETCARDS_* settings reaches the server.
 while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep '^WALLETCARDS_' || true)
 
-work=$(mktemp -d)
+work=$(mktemp -d "${TMPDIR:-/tmp}/walletcards-conformance.XXXXXX")
 server=""
 database=""
 cleanup() {
@@ -82,7 +82,7 @@ start_server() {
   server=$!
   base=""
   for _ in $(seq 1 300); do
-    base=$(sed -n 's|^walletcards is listening on \(http://[^ ]*\).*|\1|p' "$dir/stdout.log")
+    base=$(sed -n 's|^walletcards is listening on \(http://[^ ]*\).*|\1|p' "$dir/stdout.log" 2>/dev/null || true)
     if [ -n "$base" ] && ready "$base/readyz"; then return 0; fi
     if ! kill -0 "$server" 2>/dev/null; then break; fi
     sleep 0.2
