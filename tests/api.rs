@@ -20,6 +20,7 @@ on_both_engines!(
     program_changes_give_its_cards_a_new_version_and_immutable_fields_stay,
     companies_and_decision_makers_are_validated_and_unique_where_it_matters,
     health_readiness_metrics_and_the_openapi_document_are_served,
+    a_list_cursor_with_a_control_character_is_a_bad_query,
 );
 
 async fn count(app: &TestApp, path: &str) -> usize {
@@ -518,4 +519,20 @@ async fn health_readiness_metrics_and_the_openapi_document_are_served(engine: En
         app.state.signer.not_after() > in_a_year,
         "development certificates last a year"
     );
+}
+
+/// Found by the conformance run: a NUL byte in `after` reached PostgreSQL, which refuses it in
+/// text, and came back as a 500.
+async fn a_list_cursor_with_a_control_character_is_a_bad_query(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let account = app.create_account("Acme GmbH").await;
+    for list in [
+        "/programs".to_owned(),
+        "/accounts".to_owned(),
+        format!("/accounts/{}/members", id(&account)),
+    ] {
+        let r = app.get(&format!("{list}?after=acc_%00x")).await;
+        let body = assert_status(r, StatusCode::BAD_REQUEST).await;
+        assert_eq!(body["error"]["code"], "invalid_query", "{list}: {body}");
+    }
 }

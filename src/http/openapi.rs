@@ -33,7 +33,7 @@ mod tests {
     ];
 
     /// The sources that register routes, with the prefix each router is served under.
-    const ROUTERS: [(&str, &str, &str); 17] = [
+    const ROUTERS: [(&str, &str, &str); 18] = [
         ("api/mod.rs", "/api/v1", include_str!("api/mod.rs")),
         (
             "api/programs.rs",
@@ -67,6 +67,7 @@ mod tests {
             "/api/v1",
             include_str!("api/analytics.rs"),
         ),
+        ("api/privacy.rs", "/api/v1", include_str!("api/privacy.rs")),
     ];
 
     fn document() -> Value {

@@ -4,14 +4,14 @@
 use chrono::{DateTime, Utc};
 
 use super::rows::CardRow;
-use super::tx::args;
+use super::tx::{Tx, args};
 use super::{Store, StoreError, StoreResult, is_unique_violation, next_card_mtime, now, read};
 use crate::domain::balance::Balance;
 use crate::domain::codes::{CardCode, SerialNumber};
 use crate::domain::ids::{CardId, MemberId};
 use crate::domain::model::{Account, Card, CardStatus, Member, Program};
 
-const COLUMNS: &str = "id, program_id, member_id, account_id, serial, auth_token, code, status, version, updated_at, created_at, notify, google_object_id";
+pub(super) const COLUMNS: &str = "id, program_id, member_id, account_id, serial, auth_token, code, status, version, updated_at, created_at, notify, google_object_id";
 
 /// A card with everything its face is computed from.
 #[derive(Debug, Clone)]
@@ -186,22 +186,36 @@ impl Store {
     /// Moves a card from `from` to `to`, as one conditional update: a concurrent change of
     /// status makes this one fail with `Conflict { field: "status" }` instead of being lost.
     pub async fn set_card_status(&self, card: &Card, to: CardStatus) -> StoreResult<Card> {
-        let sql = "UPDATE cards SET status = $3, version = version + 1, updated_at = $4, notify = NULL WHERE id = $1 AND status = $2";
-        let mtime: DateTime<Utc> = next_card_mtime(card.updated_at);
         let mut tx = self.begin().await?;
-        let done = tx
-            .execute(
-                sql,
-                &args![card.id.as_str(), card.status.as_str(), to.as_str(), mtime],
-            )
-            .await?;
-        if done == 0 {
+        if !set_status_in(&mut tx, card, to).await? {
             return Err(StoreError::Conflict { field: "status" });
         }
-        // The wallets learn of the new status like of any other change of the card.
-        super::ledger::enqueue(&mut tx, &[card.id.as_str()], now()).await?;
         tx.commit().await?;
         self.wake_dispatchers();
         self.get_card(&card.id).await
     }
+}
+
+/// The status change of [`Store::set_card_status`] inside `tx`: a new version and modification
+/// time, and the wallets' deliveries queued. False when the card's status is no longer
+/// `card.status` (changed meanwhile); nothing is written then.
+pub(super) async fn set_status_in(
+    tx: &mut Tx,
+    card: &Card,
+    to: CardStatus,
+) -> Result<bool, sqlx::Error> {
+    let sql = "UPDATE cards SET status = $3, version = version + 1, updated_at = $4, notify = NULL WHERE id = $1 AND status = $2";
+    let mtime: DateTime<Utc> = next_card_mtime(card.updated_at);
+    let done = tx
+        .execute(
+            sql,
+            &args![card.id.as_str(), card.status.as_str(), to.as_str(), mtime],
+        )
+        .await?;
+    if done == 0 {
+        return Ok(false);
+    }
+    // The wallets learn of the new status like of any other change of the card.
+    super::ledger::enqueue(tx, &[card.id.as_str()], now()).await?;
+    Ok(true)
 }

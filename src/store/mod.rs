@@ -11,6 +11,7 @@ mod api_keys;
 mod cache;
 mod cards;
 mod devices;
+mod erase;
 mod google;
 mod invites;
 mod ledger;
@@ -41,6 +42,7 @@ pub use analytics::{
 pub use api_keys::{ApiKeyRecord, RevokeError, Role};
 pub use cards::CardBundle;
 pub use devices::{DeviceLog, DeviceRecord, NewRegistration, Registered};
+pub use erase::{ERASED_NAME, Erasure, ExportCard, MemberExport};
 pub use invites::NewEnrollment;
 pub use ledger::{
     BookError, CardRequest, CardRequestKind, CardVersion, EntryRow, Holder, HolderChange, Keyed,

@@ -25,7 +25,12 @@ pub fn router() -> Router<AppState> {
             "/accounts/{id}/members",
             get(list_members).post(create_member),
         )
-        .route("/members/{id}", get(get_member).patch(update_member))
+        .route(
+            "/members/{id}",
+            get(get_member)
+                .patch(update_member)
+                .delete(super::privacy::erase_member),
+        )
 }
 
 #[derive(Debug, Deserialize)]

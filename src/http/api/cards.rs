@@ -180,6 +180,14 @@ async fn issue_card(
             .field("member_id"));
         }
     }
+    if state.store.member_erased_at(&member.id).await?.is_some() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "member_erased",
+            "this member's personal data was erased; enroll the person anew",
+        )
+        .field("member_id"));
+    }
     let card = crate::cards::issue_card(&state, &program, &member).await?;
     let bundle = state.store.card_bundle(card).await?;
     Ok((StatusCode::CREATED, AppJson(card_body(&state, &bundle))))

@@ -8,6 +8,7 @@ mod invites;
 mod keys;
 mod orders;
 mod outbox;
+mod privacy;
 mod programs;
 
 use axum::Router;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(invites::router())
         .merge(analytics::router())
         .merge(keys::router())
+        .merge(privacy::router())
 }
 
 /// `?limit=&after=` of every list.
@@ -35,7 +37,24 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub limit: Option<u32>,
+    #[serde(default, deserialize_with = "cursor")]
     pub after: Option<String>,
+}
+
+/// `after`: the `next_after` of an earlier page, an id or a number. One with a control
+/// character cannot be either, and a NUL byte would reach PostgreSQL, which refuses it in
+/// text (a 500 instead of the caller's 400).
+fn cursor<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let after = Option::<String>::deserialize(d)?;
+    if after
+        .as_deref()
+        .is_some_and(|a| a.chars().any(char::is_control))
+    {
+        return Err(serde::de::Error::custom(
+            "after must be the `next_after` of an earlier page",
+        ));
+    }
+    Ok(after)
 }
 
 impl ListQuery {
