@@ -10,11 +10,8 @@ mod enrollment;
 use common::{Engine, TestApp, assert_status, id, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use walletcards::domain::i18n::Lang;
 use walletcards::domain::model::{Card, Member};
-use walletcards::enroll::{
-    EnrollError, EnrollForm, Mailed, invite_status, open_link, request_join_link,
-};
+use walletcards::enroll::{EnrollError, EnrollForm, invite_status};
 use walletcards::render::qr::{qr_code, qr_png, qr_svg};
 
 on_both_engines!(
@@ -71,40 +68,16 @@ pub struct Enrolled {
     pub new_member: bool,
 }
 
-/// The one-time link token of the newest mail queued to `email` (the outbox holds the mail
-/// until a dispatcher sends it; these apps have none).
 pub async fn queued_link(app: &TestApp, email: &str) -> String {
-    let mails: Vec<(Option<String>,)> = app
-        .fetch(&format!(
-            "SELECT payload FROM outbox WHERE kind = 'mail' AND target = '{email}' ORDER BY id DESC"
-        ))
-        .await;
-    let payload = mails
-        .first()
-        .and_then(|(p,)| p.clone())
-        .expect("a mail was queued");
-    let mail: Value = serde_json::from_str(&payload).expect("mail JSON");
-    let text = mail["text"].as_str().expect("text");
-    let at = text.find("/access/").expect("a link in the mail") + "/access/".len();
-    let link = text[at..].split_whitespace().next().expect("token");
-    link.split('?').next().expect("token").to_owned()
+    app.queued_link(email).await
 }
 
 /// The whole enrollment as the pages drive it: the form, the mail's link, opening it.
 pub async fn enroll(app: &TestApp, token: &str, form: EnrollForm) -> Result<Enrolled, EnrollError> {
-    let email = walletcards::store::normalize_email(&form.email);
     let uses_before = invite_uses(app, token).await;
-    let mailed = request_join_link(&app.state, token, form, Lang::En).await?;
-    assert_eq!(mailed, Mailed::Queued);
-    let opened = open_link(&app.state, &queued_link(app, &email).await).await?;
-    let cards = app
-        .state
-        .store
-        .member_cards(&opened.member.id)
-        .await
-        .expect("cards");
+    let (member, cards) = app.enroll_by_mail(token, form).await?;
     Ok(Enrolled {
-        member: opened.member,
+        member,
         cards,
         new_member: invite_uses(app, token).await > uses_before,
     })

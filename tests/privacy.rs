@@ -5,7 +5,7 @@ mod common;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use walletcards::enroll::{EnrollForm, enroll};
+use walletcards::enroll::EnrollForm;
 
 use common::device::{Device, book, fetch, install, pass_json, pushes_to, register};
 use common::{Engine, TestApp, assert_status, id, spawn_app};
@@ -186,10 +186,8 @@ async fn the_export_holds_what_is_stored_about_the_person_but_no_token(engine: E
         consent: true,
     };
     let token = invite["token"].as_str().expect("token");
-    let enrolled = enroll(&app.state, token, form).await.expect("enrolled");
-    let card = app
-        .get_ok(&format!("/cards/{}", enrolled.cards[0].id))
-        .await;
+    let (member, cards) = app.enroll_by_mail(token, form).await.expect("enrolled");
+    let card = app.get_ok(&format!("/cards/{}", cards[0].id)).await;
     let device = Device::apple(3);
     let installed = install(&app, &card).await;
     register(&app, &installed, &device).await;
@@ -203,9 +201,7 @@ async fn the_export_holds_what_is_stored_about_the_person_but_no_token(engine: E
         "placed_at": "2026-11-21T10:00:00Z"});
     app.post_ok("/orders", &order, StatusCode::CREATED).await;
 
-    let r = app
-        .get(&format!("/members/{}/export", enrolled.member.id))
-        .await;
+    let r = app.get(&format!("/members/{}/export", member.id)).await;
     let export = assert_status(r, StatusCode::OK).await;
 
     assert_eq!(export["member"]["email"], EMAIL);

@@ -143,18 +143,37 @@ impl Store {
     pub async fn erase_member(&self, id: &MemberId) -> StoreResult<Erasure> {
         let mut tx = self.begin().await?;
         let lock = tx.lock_suffix();
-        let sql = format!("SELECT erased_at FROM members WHERE id = $1{lock}");
-        let found: Option<(Option<DateTime<Utc>>,)> =
+        let sql = format!("SELECT erased_at, email_norm FROM members WHERE id = $1{lock}");
+        let found: Option<(Option<DateTime<Utc>>, Option<String>)> =
             tx.fetch_optional(&sql, &args![id.as_str()]).await?;
-        match found {
+        let email = match found {
             None => return Err(StoreError::NotFound),
-            Some((Some(erased_at),)) => {
+            Some((Some(erased_at), _)) => {
                 return Ok(Erasure {
                     erased_at,
                     revoked: 0,
                 });
             }
-            Some((None,)) => {}
+            Some((None, email)) => email,
+        };
+        // What the mailed links kept of the person (their address, what a form said, the
+        // mails themselves) goes too, and any holder session ends.
+        tx.execute(
+            "DELETE FROM holder_sessions WHERE member_id = $1",
+            &args![id.as_str()],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM email_links WHERE member_id = $1 OR email_norm = $2",
+            &args![id.as_str(), email.as_deref().unwrap_or("")],
+        )
+        .await?;
+        if let Some(email) = &email {
+            tx.execute(
+                "DELETE FROM outbox WHERE kind = 'mail' AND target = $1",
+                &args![email.as_str()],
+            )
+            .await?;
         }
         let at = now();
         let anonymise = "UPDATE members SET name = $2, role = NULL, email = NULL, email_norm = NULL, \

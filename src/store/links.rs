@@ -213,15 +213,6 @@ impl Store {
         Ok(rows.into_iter().next().map(|(id,)| MemberId::from_db(id)))
     }
 
-    /// Ends every holder session of `member` (their data was erased, or they signed out).
-    pub async fn delete_holder_sessions(&self, member: &MemberId) -> StoreResult<u64> {
-        self.execute(
-            "DELETE FROM holder_sessions WHERE member_id = $1",
-            &args![member.as_str()],
-        )
-        .await
-    }
-
     /// Deletes links and holder sessions that expired before `before`; returns how many.
     pub async fn prune_email_links(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         let links = self

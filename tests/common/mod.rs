@@ -329,6 +329,57 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// The one-time link token of the newest mail queued to `email` (the outbox holds it
+    /// until a dispatcher sends it).
+    pub async fn queued_link(&self, email: &str) -> String {
+        let mails: Vec<(Option<String>,)> = self
+            .fetch(&format!(
+                "SELECT payload FROM outbox WHERE kind = 'mail' AND target = '{email}' ORDER BY id DESC"
+            ))
+            .await;
+        let payload = mails
+            .first()
+            .and_then(|(p,)| p.clone())
+            .expect("a mail was queued");
+        let mail: Value = serde_json::from_str(&payload).expect("mail JSON");
+        let text = mail["text"].as_str().expect("text");
+        let at = text.find("/access/").expect("a link in the mail") + "/access/".len();
+        let link = text[at..].split_whitespace().next().expect("token");
+        link.split('?').next().expect("token").to_owned()
+    }
+
+    /// Enrolls through invite `token` as the pages do (the form, the mailed link, opening it):
+    /// the member and their cards.
+    pub async fn enroll_by_mail(
+        &self,
+        token: &str,
+        form: walletcards::enroll::EnrollForm,
+    ) -> Result<
+        (
+            walletcards::domain::model::Member,
+            Vec<walletcards::domain::model::Card>,
+        ),
+        walletcards::enroll::EnrollError,
+    > {
+        use walletcards::enroll::{open_link, request_join_link};
+        let email = walletcards::store::normalize_email(&form.email);
+        request_join_link(
+            &self.state,
+            token,
+            form,
+            walletcards::domain::i18n::Lang::En,
+        )
+        .await?;
+        let opened = open_link(&self.state, &self.queued_link(&email).await).await?;
+        let cards = self
+            .state
+            .store
+            .member_cards(&opened.member.id)
+            .await
+            .expect("cards");
+        Ok((opened.member, cards))
+    }
+
     /// The app's data folder (`WALLETCARDS_DATA_DIR`).
     pub fn data_dir(&self) -> PathBuf {
         self._dir.path().join("data")

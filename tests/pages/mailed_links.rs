@@ -506,7 +506,57 @@ async fn without_an_smtp_host_mails_are_written_to_files(engine: Engine) {
     );
 }
 
+async fn erasing_a_member_ends_their_holder_session_and_forgets_their_links(engine: Engine) {
+    let (app, sink) = spawn_app_with_mail(engine, &[]).await;
+    let (account, url) = company_invite(&app).await;
+    post_form(&url, &person("Olga Ivanova", "olga@example.test")).await;
+    let first = sink.wait_for("olga@example.test", 1).await.remove(0);
+    let holder = open(&first.link()).await.expect("opens");
+    my_cards(&app, &holder).await;
+    post_form(&url, &person("Olga Ivanova", "olga@example.test")).await;
+    let second = sink.wait_for("olga@example.test", 2).await.remove(1);
+    let members = app
+        .get_ok(&format!("/accounts/{}/members", id(&account)))
+        .await;
+    let member = members["items"][0]["id"]
+        .as_str()
+        .expect("member")
+        .to_owned();
+
+    let erased = app
+        .client
+        .delete(app.url(&format!("/members/{member}")))
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .expect("erase");
+    assert_eq!(erased.status(), StatusCode::OK);
+    let me = client()
+        .get(format!("{}/me", app.base))
+        .header("cookie", &holder)
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(
+        me.status(),
+        StatusCode::UNAUTHORIZED,
+        "the session outlived the erasure"
+    );
+    let (status, _) = open(&second.link())
+        .await
+        .expect_err("a link of an erased person");
+    assert_eq!(status, StatusCode::GONE);
+    let kept = count(
+        &app,
+        "SELECT (SELECT COUNT(*) FROM email_links WHERE email_norm = 'olga@example.test') \
+         + (SELECT COUNT(*) FROM outbox WHERE kind = 'mail' AND target = 'olga@example.test')",
+    )
+    .await;
+    assert_eq!(kept, 0, "the address stayed in the links or mails");
+}
+
 crate::on_both_engines!(
+    erasing_a_member_ends_their_holder_session_and_forgets_their_links,
     an_invite_form_mails_a_link_that_opens_every_card_once,
     known_and_unknown_addresses_get_the_same_answer_and_a_stranger_sees_no_card,
     a_link_expires_after_thirty_minutes,

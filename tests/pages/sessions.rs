@@ -34,10 +34,20 @@ async fn sign_in_leads_only_to_paths_on_this_site(engine: Engine) {
     let desk = create_api_key(&app.state.store, "desk", Role::Desk)
         .await
         .expect("key");
+    // A control character anywhere in the form is refused before anything is written.
     for next in [
         "/\t/evil.example",
         "/\n/evil.example",
         "/desk\r\nSet-Cookie: wc_session=x",
+    ] {
+        let r = sign_in_to(&app, &desk, next).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{next:?}");
+        assert!(r.headers().get(LOCATION).is_none(), "{next:?}");
+        assert!(set_cookie(r.headers(), "wc_session").is_none(), "{next:?}");
+    }
+    let sessions: Vec<(i64,)> = app.fetch("SELECT COUNT(*) FROM web_sessions").await;
+    assert_eq!(sessions, [(0,)], "a refused sign-in wrote a session");
+    for next in [
         "//evil.example",
         "/\\evil.example",
         "/desk\\..\\evil",

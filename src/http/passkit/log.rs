@@ -25,19 +25,8 @@ pub(super) struct DeviceLogs {
     logs: Vec<Value>,
 }
 
-/// At most [`MAX_LOG_MESSAGE_CHARS`] characters, NUL replaced by U+FFFD: PostgreSQL refuses
-/// it in text, and a device's words are kept rather than the request refused.
 fn clip(s: &str) -> String {
-    s.chars()
-        .take(MAX_LOG_MESSAGE_CHARS)
-        .map(|c| {
-            if c == '\0' {
-                char::REPLACEMENT_CHARACTER
-            } else {
-                c
-            }
-        })
-        .collect()
+    s.chars().take(MAX_LOG_MESSAGE_CHARS).collect()
 }
 
 pub(super) async fn device_log(
