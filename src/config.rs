@@ -128,6 +128,9 @@ pub struct MailSettings {
     pub password: Option<SecretString>,
     /// The sender, `Name <address>` or an address; required with a host.
     pub from: Option<String>,
+    /// An extra trusted root (PEM) for the SMTP server's certificate: a company relay with a
+    /// private CA (and the tests' loopback sink).
+    pub ca: Option<PathBuf>,
     /// One-time links mailed to one address within an hour, at most (beyond: none is sent).
     pub per_address_per_hour: u32,
     /// Enrollment links mailed through one invite within an hour, at most.

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -83,17 +84,33 @@ impl Mailer {
                 from,
             });
         };
-        let tls_error = |e: lettre::transport::smtp::Error| MailerError {
-            setting: "WALLETCARDS_MAIL__HOST",
-            message: e.to_string(),
-        };
-        let builder = match settings.tls {
-            MailTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host).map_err(tls_error)?,
-            MailTls::Starttls => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).map_err(tls_error)?
+        let tls = |wrap: fn(TlsParameters) -> Tls| -> Result<Tls, MailerError> {
+            let mut params = TlsParameters::builder(host.to_owned());
+            if let Some(path) = &settings.ca {
+                let pem = std::fs::read(path).map_err(|e| MailerError {
+                    setting: "WALLETCARDS_MAIL__CA",
+                    message: format!("{}: {e}", path.display()),
+                })?;
+                let root = Certificate::from_pem(&pem).map_err(|e| MailerError {
+                    setting: "WALLETCARDS_MAIL__CA",
+                    message: format!("{}: {e}", path.display()),
+                })?;
+                params = params.add_root_certificate(root);
             }
-            MailTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+            let params = params.build().map_err(|e| MailerError {
+                setting: "WALLETCARDS_MAIL__HOST",
+                message: e.to_string(),
+            })?;
+            Ok(wrap(params))
         };
+        // STARTTLS is required, never opportunistic: no credentials or mail go out in clear
+        // because a man in the middle hid the server's offer.
+        let tls = match settings.tls {
+            MailTls::Tls => tls(Tls::Wrapper)?,
+            MailTls::Starttls => tls(Tls::Required)?,
+            MailTls::None => Tls::None,
+        };
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).tls(tls);
         let mut builder = builder
             .port(settings.port.unwrap_or(settings.tls.default_port()))
             .timeout(Some(SMTP_TIMEOUT));

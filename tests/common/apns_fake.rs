@@ -564,6 +564,21 @@ fn tls_acceptor(auth: &FakeAuth) -> (Vec<u8>, SslAcceptor) {
     (ca.to_pem().expect("CA PEM"), builder.build())
 }
 
+/// A TLS acceptor for another loopback fake (the SMTP sink): a server certificate for
+/// 127.0.0.1 issued by a fresh CA, and that CA as PEM for the client to trust.
+pub fn loopback_tls() -> (Vec<u8>, SslAcceptor) {
+    let ca_key = p256();
+    let ca = certificate("walletcards loopback fake CA", &ca_key, None, true);
+    let server_key = p256();
+    let server = certificate("127.0.0.1", &server_key, Some((&ca, &ca_key)), false);
+    let mut builder =
+        SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).expect("acceptor");
+    builder.set_private_key(&server_key).expect("server key");
+    builder.set_certificate(&server).expect("server cert");
+    builder.add_extra_chain_cert(ca.clone()).expect("chain");
+    (ca.to_pem().expect("CA PEM"), builder.build())
+}
+
 fn p256() -> PKey<Private> {
     let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).expect("P-256");
     PKey::from_ec_key(EcKey::generate(&group).expect("EC key")).expect("PKey")

@@ -1,13 +1,27 @@
 //! A loopback SMTP server for the tests: speaks the protocol's server side (greeting, `EHLO`,
-//! `MAIL FROM`, `RCPT TO`, `DATA` with dot-unstuffing, `RSET`, `NOOP`, `QUIT`, and `AUTH
-//! PLAIN` when credentials are set) and keeps every message it accepts. It can refuse the next
-//! recipients with a transient (4xx) or permanent (5xx) answer, as real relays do.
+//! `STARTTLS`, `AUTH PLAIN`, `MAIL FROM`, `RCPT TO`, `DATA` with dot-unstuffing, `RSET`,
+//! `NOOP`, `QUIT`), plain, with STARTTLS or TLS from the first byte (a certificate for
+//! 127.0.0.1 from a CA of its own, [`SmtpSink::ca_pem`]), and keeps every message it accepts.
+//! It can refuse the next recipients with a transient (4xx) or permanent (5xx) answer, as real
+//! relays do, and require credentials.
 
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use openssl::ssl::{Ssl, SslAcceptor};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+
+/// How the sink's connections are secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkTls {
+    /// Plain SMTP; `STARTTLS` is not offered.
+    None,
+    /// Plain, then `STARTTLS` (offered, and required before `MAIL FROM`).
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Wrapper,
+}
 
 /// A message the sink accepted, parsed.
 #[derive(Debug, Clone)]
@@ -46,6 +60,7 @@ struct Shared {
 
 pub struct SmtpSink {
     pub port: u16,
+    ca_pem: Vec<u8>,
     shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -58,19 +73,42 @@ impl Drop for SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
+        Self::start_with(SinkTls::None).await
+    }
+
+    pub async fn start_with(mode: SinkTls) -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sink");
         let port = listener.local_addr().expect("addr").port();
         let shared = Arc::new(Shared::default());
+        let (ca_pem, acceptor) = super::apns_fake::loopback_tls();
+        let acceptor = Arc::new(acceptor);
         let for_task = Arc::clone(&shared);
         let task = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let shared = Arc::clone(&for_task);
+                let (shared, acceptor) = (Arc::clone(&for_task), Arc::clone(&acceptor));
                 tokio::spawn(async move {
-                    let _ = session(socket, shared).await;
+                    let _ = match mode {
+                        SinkTls::Wrapper => match tls(socket, &acceptor).await {
+                            Some(secured) => session(secured, shared, None).await,
+                            None => Ok(()),
+                        },
+                        SinkTls::Starttls => session(socket, shared, Some(acceptor)).await,
+                        SinkTls::None => session(socket, shared, None).await,
+                    };
                 });
             }
         });
-        SmtpSink { port, shared, task }
+        SmtpSink {
+            port,
+            ca_pem,
+            shared,
+            task,
+        }
+    }
+
+    /// The CA that issued the sink's certificate, as PEM (for `WALLETCARDS_MAIL__CA`).
+    pub fn ca_pem(&self) -> &[u8] {
+        &self.ca_pem
     }
 
     /// Requires `AUTH PLAIN` with these credentials before `MAIL FROM`.
@@ -118,23 +156,79 @@ fn angle(arg: &str) -> String {
     arg[start..end].to_owned()
 }
 
-async fn session(socket: tokio::net::TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
-    let (read, mut write) = socket.into_split();
-    let mut lines = BufReader::new(read);
-    write.write_all(b"220 sink.test ESMTP ready\r\n").await?;
+/// TLS on `socket` as the server, or `None` if the handshake fails.
+async fn tls<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: S,
+    acceptor: &SslAcceptor,
+) -> Option<tokio_openssl::SslStream<S>> {
+    let ssl = Ssl::new(acceptor.context()).ok()?;
+    let mut stream = tokio_openssl::SslStream::new(ssl, socket).ok()?;
+    std::pin::Pin::new(&mut stream).accept().await.ok()?;
+    Some(stream)
+}
+
+/// One connection; `starttls` offers the upgrade (and requires it before `MAIL FROM`).
+async fn session<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    stream: S,
+    shared: Arc<Shared>,
+    starttls: Option<Arc<SslAcceptor>>,
+) -> std::io::Result<()> {
+    let mut lines = BufReader::new(stream);
+    lines
+        .get_mut()
+        .write_all(b"220 sink.test ESMTP ready\r\n")
+        .await?;
+    match commands(&mut lines, &shared, starttls.is_some()).await? {
+        Ended::Quit => Ok(()),
+        Ended::StartTls => {
+            let acceptor = starttls.expect("offered");
+            let Some(secured) = tls(lines.into_inner(), &acceptor).await else {
+                return Ok(());
+            };
+            // After the upgrade the client greets again; no further upgrade is offered.
+            let mut lines = BufReader::new(secured);
+            match commands(&mut lines, &shared, false).await? {
+                Ended::Quit | Ended::StartTls => Ok(()),
+            }
+        }
+    }
+}
+
+enum Ended {
+    Quit,
+    StartTls,
+}
+
+/// The command loop until `QUIT`, the end of the connection, or an accepted `STARTTLS`.
+async fn commands<S: AsyncRead + AsyncWrite + Unpin>(
+    lines: &mut BufReader<S>,
+    shared: &Shared,
+    offer_starttls: bool,
+) -> std::io::Result<Ended> {
     let mut from = String::new();
     let mut to = Vec::new();
     let mut authed = false;
     loop {
         let mut line = String::new();
         if lines.read_line(&mut line).await? == 0 {
-            return Ok(());
+            return Ok(Ended::Quit);
         }
         let line = line.trim_end_matches(['\r', '\n']);
         let upper = line.to_ascii_uppercase();
         let required = shared.credentials.lock().unwrap().clone();
         let answer = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-            "250-sink.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 AUTH PLAIN".to_owned()
+            let tls = if offer_starttls {
+                "250-STARTTLS\r\n"
+            } else {
+                ""
+            };
+            format!("250-sink.test\r\n250-8BITMIME\r\n{tls}250-SMTPUTF8\r\n250 AUTH PLAIN")
+        } else if upper == "STARTTLS" && offer_starttls {
+            lines
+                .get_mut()
+                .write_all(b"220 2.0.0 ready to start TLS\r\n")
+                .await?;
+            return Ok(Ended::StartTls);
         } else if let Some(arg) = line.get(11..).filter(|_| upper.starts_with("AUTH PLAIN ")) {
             use base64::Engine;
             let decoded = base64::engine::general_purpose::STANDARD
@@ -150,7 +244,9 @@ async fn session(socket: tokio::net::TcpStream, shared: Arc<Shared>) -> std::io:
                 false => "535 5.7.8 bad credentials".to_owned(),
             }
         } else if upper.starts_with("MAIL FROM:") {
-            if required.is_some() && !authed {
+            if offer_starttls {
+                "530 5.7.0 must issue a STARTTLS command first".to_owned()
+            } else if required.is_some() && !authed {
                 "530 5.7.0 authentication required".to_owned()
             } else {
                 from = angle(&line[10..]);
@@ -170,12 +266,15 @@ async fn session(socket: tokio::net::TcpStream, shared: Arc<Shared>) -> std::io:
                 }
             }
         } else if upper == "DATA" {
-            write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+            lines
+                .get_mut()
+                .write_all(b"354 end with <CRLF>.<CRLF>\r\n")
+                .await?;
             let mut raw = String::new();
             loop {
                 let mut data = String::new();
                 if lines.read_line(&mut data).await? == 0 {
-                    return Ok(());
+                    return Ok(Ended::Quit);
                 }
                 if data == ".\r\n" || data == ".\n" {
                     break;
@@ -192,13 +291,15 @@ async fn session(socket: tokio::net::TcpStream, shared: Arc<Shared>) -> std::io:
         } else if upper == "NOOP" {
             "250 2.0.0 ok".to_owned()
         } else if upper == "QUIT" {
-            write.write_all(b"221 2.0.0 bye\r\n").await?;
-            return Ok(());
+            lines.get_mut().write_all(b"221 2.0.0 bye\r\n").await?;
+            return Ok(Ended::Quit);
         } else {
             "502 5.5.2 command not recognized".to_owned()
         };
-        write.write_all(answer.as_bytes()).await?;
-        write.write_all(b"\r\n").await?;
+        let writer = lines.get_mut();
+        writer.write_all(answer.as_bytes()).await?;
+        writer.write_all(b"\r\n").await?;
+        writer.flush().await?;
     }
 }
 

@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 use serde_json::{Value, json};
 
+use super::common::smtp_sink::{SinkTls, SmtpSink};
 use super::common::{Engine, TestApp, id, spawn_app_with_mail, spawn_app_with_settings};
 use super::{client, field, set_cookie};
 
@@ -555,7 +556,61 @@ async fn erasing_a_member_ends_their_holder_session_and_forgets_their_links(engi
     assert_eq!(kept, 0, "the address stayed in the links or mails");
 }
 
+/// The app mailing through `sink` with `tls` and credentials, trusting the sink's CA.
+async fn app_mailing_securely(
+    engine: Engine,
+    sink: &SmtpSink,
+    tls: &str,
+) -> (TestApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("dir");
+    let ca = dir.path().join("sink-ca.pem");
+    std::fs::write(&ca, sink.ca_pem()).expect("CA file");
+    let settings = [
+        ("outbox.dispatch", json!(true)),
+        ("mail.host", json!("127.0.0.1")),
+        ("mail.port", json!(sink.port)),
+        ("mail.tls", json!(tls)),
+        ("mail.ca", json!(ca)),
+        ("mail.user", json!("loyalty")),
+        ("mail.password", json!("s3cret-pass")),
+        ("mail.from", json!("Acme Loyalty <loyalty@acme.example>")),
+    ];
+    (spawn_app_with_settings(engine, &settings).await, dir)
+}
+
+async fn mail_goes_over_starttls_or_tls_with_credentials_and_never_in_clear(engine: Engine) {
+    for (mode, tls) in [(SinkTls::Starttls, "starttls"), (SinkTls::Wrapper, "tls")] {
+        let sink = SmtpSink::start_with(mode).await;
+        sink.require_auth("loyalty", "s3cret-pass");
+        let (app, _dir) = app_mailing_securely(engine, &sink, tls).await;
+        let (_, url) = company_invite(&app).await;
+        post_form(&url, &person("Olga", "olga@example.test")).await;
+        let mail = sink.wait_for("olga@example.test", 1).await.remove(0);
+        assert!(mail.link().contains("/access/"), "{tls}");
+    }
+    // A relay that does not offer STARTTLS gets neither the password nor the mail.
+    let plain = SmtpSink::start_with(SinkTls::None).await;
+    plain.require_auth("loyalty", "s3cret-pass");
+    let (app, _dir) = app_mailing_securely(engine, &plain, "starttls").await;
+    let (_, url) = company_invite(&app).await;
+    post_form(&url, &person("Olga", "olga@example.test")).await;
+    super::common::eventually(
+        "the first attempt ended",
+        std::time::Duration::from_secs(10),
+        async || {
+            let rows: Vec<(String, Option<String>)> = app
+                .fetch("SELECT state, last_error FROM outbox WHERE kind = 'mail'")
+                .await;
+            rows.first()
+                .is_some_and(|(state, e)| state == "done" || e.is_some())
+        },
+    )
+    .await;
+    assert!(plain.received().is_empty(), "a mail went out in clear");
+}
+
 crate::on_both_engines!(
+    mail_goes_over_starttls_or_tls_with_credentials_and_never_in_clear,
     erasing_a_member_ends_their_holder_session_and_forgets_their_links,
     an_invite_form_mails_a_link_that_opens_every_card_once,
     known_and_unknown_addresses_get_the_same_answer_and_a_stranger_sees_no_card,
