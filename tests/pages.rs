@@ -46,6 +46,30 @@ fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|v| v.split(';').next().unwrap_or_default().to_owned())
 }
 
+/// Posts the form of the page at `url` (its CSRF token and cookie added); the answer as is.
+async fn post_form(url: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let c = client();
+    let page = c.get(url).send().await.expect("form page");
+    assert_eq!(page.status(), StatusCode::OK, "{url}");
+    let cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.contains("_csrf="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .expect("a CSRF cookie");
+    let csrf = field(&page.text().await.expect("html"), "csrf");
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    c.post(url)
+        .header("cookie", cookie)
+        .form(&form)
+        .send()
+        .await
+        .expect("post")
+}
+
 /// The value of a hidden input or meta tag named `name` in a page.
 fn field(html: &str, name: &str) -> String {
     let at = html

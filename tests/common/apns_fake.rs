@@ -543,15 +543,7 @@ fn subject_uid(cert: &X509) -> Option<String> {
 /// an acceptor that speaks only `h2` and, for certificate auth, requires a client certificate
 /// issued by the given CA.
 fn tls_acceptor(auth: &FakeAuth) -> (Vec<u8>, SslAcceptor) {
-    let ca_key = p256();
-    let ca = certificate("walletcards APNs fake CA", &ca_key, None, true);
-    let server_key = p256();
-    let server = certificate("127.0.0.1", &server_key, Some((&ca, &ca_key)), false);
-    let mut builder =
-        SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).expect("acceptor");
-    builder.set_private_key(&server_key).expect("server key");
-    builder.set_certificate(&server).expect("server cert");
-    builder.add_extra_chain_cert(ca.clone()).expect("chain");
+    let (ca, mut builder) = loopback_acceptor();
     builder.set_alpn_select_callback(|_, offered| {
         openssl::ssl::select_next_proto(b"\x02h2", offered).ok_or(AlpnError::ALERT_FATAL)
     });
@@ -564,9 +556,9 @@ fn tls_acceptor(auth: &FakeAuth) -> (Vec<u8>, SslAcceptor) {
     (ca.to_pem().expect("CA PEM"), builder.build())
 }
 
-/// A TLS acceptor for another loopback fake (the SMTP sink): a server certificate for
-/// 127.0.0.1 issued by a fresh CA, and that CA as PEM for the client to trust.
-pub fn loopback_tls() -> (Vec<u8>, SslAcceptor) {
+/// A server certificate for 127.0.0.1 issued by a fresh CA: the CA, and an acceptor builder
+/// holding the certificate, its key and the chain.
+fn loopback_acceptor() -> (X509, openssl::ssl::SslAcceptorBuilder) {
     let ca_key = p256();
     let ca = certificate("walletcards loopback fake CA", &ca_key, None, true);
     let server_key = p256();
@@ -576,6 +568,13 @@ pub fn loopback_tls() -> (Vec<u8>, SslAcceptor) {
     builder.set_private_key(&server_key).expect("server key");
     builder.set_certificate(&server).expect("server cert");
     builder.add_extra_chain_cert(ca.clone()).expect("chain");
+    (ca, builder)
+}
+
+/// A TLS acceptor for another loopback fake (the SMTP sink): a server certificate for
+/// 127.0.0.1 issued by a fresh CA, and that CA as PEM for the client to trust.
+pub fn loopback_tls() -> (Vec<u8>, SslAcceptor) {
+    let (ca, builder) = loopback_acceptor();
     (ca.to_pem().expect("CA PEM"), builder.build())
 }
 

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::common::smtp_sink::{SinkTls, SmtpSink};
 use super::common::{Engine, TestApp, id, spawn_app_with_mail, spawn_app_with_settings};
-use super::{client, field, set_cookie};
+use super::{client, field, post_form, set_cookie};
 
 /// A company with two programs and an invite into both; returns (account, invite URL).
 async fn company_invite(app: &TestApp) -> (Value, String) {
@@ -26,30 +26,6 @@ async fn company_invite(app: &TestApp) -> (Value, String) {
     let body = json!({"account_id": id(&account), "program_ids": [id(&cashback), id(&stamp)]});
     let invite = app.post_ok("/invites", &body, StatusCode::CREATED).await;
     (account, invite["url"].as_str().expect("url").to_owned())
-}
-
-/// Posts the form of the page at `url` (its CSRF token and cookie added); the answer as is.
-async fn post_form(url: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let c = client();
-    let page = c.get(url).send().await.expect("form page");
-    assert_eq!(page.status(), StatusCode::OK, "{url}");
-    let cookie = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.contains("_csrf="))
-        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
-        .expect("a CSRF cookie");
-    let csrf = field(&page.text().await.expect("html"), "csrf");
-    let mut form = vec![("csrf", csrf.as_str())];
-    form.extend_from_slice(fields);
-    c.post(url)
-        .header("cookie", cookie)
-        .form(&form)
-        .send()
-        .await
-        .expect("post")
 }
 
 fn person<'a>(name: &'a str, email: &'a str) -> [(&'a str, &'a str); 6] {

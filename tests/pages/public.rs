@@ -8,7 +8,7 @@ use reqwest::header::LOCATION;
 use serde_json::{Value, json};
 
 use super::common::{Engine, id, spawn_app};
-use super::{client, field, set_cookie, sign_in};
+use super::{client, post_form, set_cookie, sign_in};
 
 async fn the_member_page_shows_the_card_and_its_history_to_its_holder(engine: Engine) {
     let app = spawn_app(engine).await;
@@ -135,24 +135,6 @@ async fn the_member_page_shows_the_card_and_its_history_to_its_holder(engine: En
     assert_eq!(link["value"], format!("{}/m/{serial}?t={token}", app.base));
 }
 
-/// Posts the enrollment form of the invite page at `url` with `fields` (the page's CSRF token
-/// and cookie added).
-async fn post_join(url: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let c = client();
-    let page = c.get(url).send().await.expect("join page");
-    assert_eq!(page.status(), StatusCode::OK);
-    let csrf_cookie = set_cookie(page.headers(), "wc_join_csrf").expect("a CSRF cookie");
-    let csrf = field(&page.text().await.expect("html"), "csrf");
-    let mut form = vec![("csrf", csrf.as_str())];
-    form.extend_from_slice(fields);
-    c.post(url)
-        .header("cookie", csrf_cookie)
-        .form(&form)
-        .send()
-        .await
-        .expect("post")
-}
-
 async fn an_invite_link_enrolls_a_decision_maker_and_says_when_it_is_closed(engine: Engine) {
     let app = spawn_app(engine).await;
     let (_, invite) = app.create_invite("stamp", "Bauhaus AG").await;
@@ -176,7 +158,7 @@ async fn an_invite_link_enrolls_a_decision_maker_and_says_when_it_is_closed(engi
         ("consent", "on"),
         ("lang", "en"),
     ];
-    let bad = post_join(
+    let bad = post_form(
         &url,
         &[
             ("name", "Olga"),
@@ -202,7 +184,7 @@ async fn an_invite_link_enrolls_a_decision_maker_and_says_when_it_is_closed(engi
 
     // Submitting shows no card: it says "check your inbox" and queues a mail; nobody is
     // created before the link in it is opened (see `mailed_links`).
-    let joined = post_join(&url, &person).await;
+    let joined = post_form(&url, &person).await;
     assert_eq!(joined.status(), StatusCode::SEE_OTHER);
     let sent = joined.headers()[LOCATION]
         .to_str()
@@ -223,7 +205,7 @@ async fn an_invite_link_enrolls_a_decision_maker_and_says_when_it_is_closed(engi
     );
 
     // Twice with the same e-mail: the same answer, a second mail, still no one created.
-    let again = post_join(&url, &person).await;
+    let again = post_form(&url, &person).await;
     assert_eq!(again.headers()[LOCATION].to_str().expect("location"), sent);
     let counts: Vec<(i64, i64, i64)> = app
         .fetch(
