@@ -70,7 +70,7 @@ impl ApiError {
 
     /// A failure that is ours, not the caller's: logged with its cause chain, reported as 500.
     pub fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
-        let chain = error_chain(error);
+        let chain = crate::telemetry::error_chain(error);
         tracing::error!(error.chain = %chain, "request failed");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -133,15 +133,3 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
-
-/// An error and its causes on one line, `outer: inner: root`, for logs.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
-}

@@ -19,6 +19,6 @@ pub mod wallet;
 pub use auth::{AuthError, ServiceAccount, TokenSource, WALLET_SCOPE};
 pub use issuer::Issuer;
 pub use model::{InvalidId, ResourceId};
-pub use response::{ApiError, Outcome, classify};
+pub use response::{Outcome, Refusal, classify};
 pub use save_link::{SaveLinkError, save_link};
 pub use wallet::{WalletApi, WalletClient, WalletConfig, WalletError};

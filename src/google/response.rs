@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 /// A refusal from the API: the HTTP status and what the error JSON said, if it was JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub struct Refusal {
     /// The HTTP status; 0 when the call was not sent (no token could be had for it).
     pub status: u16,
     /// `error.code` (normally equal to `status`).
@@ -21,7 +21,7 @@ pub struct ApiError {
     pub reason: Option<String>,
 }
 
-impl std::fmt::Display for ApiError {
+impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.status)?;
         if let Some(reason) = &self.reason {
@@ -37,16 +37,16 @@ pub enum Outcome<T> {
     /// 2xx, with the resource Google returned.
     Ok(T),
     /// 404: the object (or its class) does not exist — insert it (again).
-    NotFound(ApiError),
+    NotFound(Refusal),
     /// 409 on insert: the id exists — update instead.
-    AlreadyExists(ApiError),
+    AlreadyExists(Refusal),
     /// 403 `quotaExceeded`: the pass had its 3 notifications in 24 h — send it again
     /// without notifying (a silent PATCH, or a `TEXT` message).
-    QuotaExceeded(ApiError),
+    QuotaExceeded(Refusal),
     /// Any other 4xx — 400 (bad request), 401 after a renewed token, 403
     /// `permissionDenied` (the service account is not a user of the issuer) — and a token
     /// endpoint that refuses the key: retrying will not help. Dead-letter and alert.
-    Rejected(ApiError),
+    Rejected(Refusal),
     /// 5xx, 429, no answer or no token yet: try again later with back-off. `retry_after` is
     /// Google's `Retry-After` when sent; `error` is the transport error, for the log.
     Retry {
@@ -120,15 +120,15 @@ struct ErrorItem {
 
 /// Parses Google's error JSON (`{"error": {"code", "message", "errors": [{"reason"}],
 /// "status"}}`); a body of another shape keeps a short excerpt as the message.
-pub fn parse_error(status: StatusCode, body: &[u8]) -> ApiError {
+pub fn parse_error(status: StatusCode, body: &[u8]) -> Refusal {
     match serde_json::from_slice::<ErrorEnvelope>(body) {
-        Ok(ErrorEnvelope { error }) => ApiError {
+        Ok(ErrorEnvelope { error }) => Refusal {
             status: status.as_u16(),
             code: error.code,
             reason: (error.errors.into_iter().find_map(|e| e.reason)).or(error.status),
             message: error.message,
         },
-        Err(_) => ApiError {
+        Err(_) => Refusal {
             status: status.as_u16(),
             code: None,
             message: String::from_utf8_lossy(body).chars().take(200).collect(),
@@ -168,7 +168,7 @@ pub fn classify<T: DeserializeOwned>(
     }
 }
 
-fn is_quota_exceeded(error: &ApiError) -> bool {
+fn is_quota_exceeded(error: &Refusal) -> bool {
     error.reason.as_deref() == Some("quotaExceeded")
         || (error.reason.is_none() && error.message.starts_with("Quota exceeded"))
 }

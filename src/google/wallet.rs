@@ -19,7 +19,7 @@ use super::model::{
     LoyaltyClass, LoyaltyObject, LoyaltyObjectPatch, Message, ResourceId, ReviewStatus,
 };
 use super::pace::RequestPace;
-use super::response::{ApiError, Outcome, classify};
+use super::response::{Outcome, Refusal, classify};
 use crate::config::GoogleSettings;
 
 /// Where the client talks to and as whom.
@@ -351,16 +351,16 @@ fn under_review(class: &LoyaltyClass) -> LoyaltyClass {
 fn not_answered<T>(error: &dyn std::error::Error) -> Outcome<T> {
     Outcome::Retry {
         status: None,
-        error: Some(crate::error::error_chain(error)),
+        error: Some(crate::telemetry::error_chain(error)),
         retry_after: None,
     }
 }
 
 fn not_sent<T>(error: &dyn std::error::Error) -> Outcome<T> {
-    Outcome::Rejected(ApiError {
+    Outcome::Rejected(Refusal {
         status: 0,
         code: None,
-        message: crate::error::error_chain(error),
+        message: crate::telemetry::error_chain(error),
         reason: Some("notSent".into()),
     })
 }
@@ -374,10 +374,10 @@ fn no_token<T>(error: AuthError) -> Outcome<T> {
         AuthError::Refused { status, .. } => *status,
         _ => 0,
     };
-    Outcome::Rejected(ApiError {
+    Outcome::Rejected(Refusal {
         status,
         code: None,
-        message: crate::error::error_chain(&error),
+        message: crate::telemetry::error_chain(&error),
         reason: Some("tokenRefused".into()),
     })
 }

@@ -210,10 +210,10 @@ fn label(reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::google::ApiError;
+    use crate::google::Refusal;
 
-    fn error(status: u16, reason: &str) -> ApiError {
-        ApiError {
+    fn error(status: u16, reason: &str) -> Refusal {
+        Refusal {
             status,
             code: Some(status),
             message: "no".into(),

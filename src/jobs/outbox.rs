@@ -350,7 +350,8 @@ pub async fn serve<F, Fut>(
 /// (PostgreSQL only); reconnects after a lost connection.
 pub async fn listen(database_url: String, wake: Arc<Signals>, shutdown: CancellationToken) {
     loop {
-        let listened = async {
+        // Ends only with the connection: its `Ok` cannot happen.
+        let listened = async || -> Result<std::convert::Infallible, sqlx::Error> {
             let mut listener = sqlx::postgres::PgListener::connect(&database_url).await?;
             listener.listen(crate::store::OUTBOX_CHANNEL).await?;
             // Changes committed while (re)connecting: look once.
@@ -359,15 +360,12 @@ pub async fn listen(database_url: String, wake: Arc<Signals>, shutdown: Cancella
                 listener.recv().await?;
                 wake.wake_all();
             }
-            #[allow(unreachable_code)]
-            Ok::<(), sqlx::Error>(())
         };
         tokio::select! {
             () = shutdown.cancelled() => return,
-            result = listened => {
-                if let Err(e) = result {
-                    tracing::warn!(error = %e, "outbox LISTEN connection lost; reconnecting");
-                }
+            result = listened() => {
+                let Err(e) = result;
+                tracing::warn!(error = %e, "outbox LISTEN connection lost; reconnecting");
             }
         }
         tokio::select! {

@@ -311,7 +311,7 @@ fn is_expired_provider_token(outcome: &PushOutcome) -> bool {
 /// logged here (reqwest errors come without their URL, which holds the push token).
 fn not_answered(error: &(dyn std::error::Error + 'static)) -> PushOutcome {
     let kind = failure_kind(error);
-    let chain = crate::error::error_chain(error);
+    let chain = crate::telemetry::error_chain(error);
     tracing::warn!(error.kind = kind, error.chain = %chain, "APNs gave no answer");
     PushOutcome::Retry {
         status: None,

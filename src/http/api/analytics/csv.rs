@@ -10,11 +10,12 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 
 use super::{local_date, range};
-use crate::error::{ApiError, ApiResult, error_chain};
+use crate::error::{ApiError, ApiResult};
 use crate::http::auth::Admin;
 use crate::http::extract::AppQuery;
 use crate::state::AppState;
 use crate::store::{ExportCursor, ExportedOrder, OrderExport, Store, StoreError};
+use crate::telemetry::error_chain;
 
 /// Orders per page.
 const EXPORT_PAGE: u32 = 1_000;
