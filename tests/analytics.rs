@@ -3,7 +3,7 @@
 //! Berlin), a refund, a redeemed stamp reward, cards in Apple and Google wallets and push
 //! deliveries in every state — on SQLite and on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use chrono::{Days, NaiveDate, Utc};
 use common::device::sql_time;

@@ -1,7 +1,7 @@
 //! The admin API through real HTTP, on SQLite and on PostgreSQL: programs of every kind,
 //! companies, decision-makers and cards, and every kind of bad input leaving nothing behind.
 
-mod common;
+use crate::common;
 
 use common::{Engine, KINDS, TestApp, assert_status, id, program_body, spawn_app};
 use reqwest::StatusCode;

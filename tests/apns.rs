@@ -1,6 +1,6 @@
 //! The APNs client against the loopback fake, with token and certificate auth.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! accepts and a Google save link that verifies; desk staff scan a card, book an order, see
 //! the balance and refund it. Screenshots of each page are saved (see `common::browser`).
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The SQLite database holds the whole service's data (key hashes, sessions, customers): its
 //! file, and the `-wal` and `-shm` files beside it, are readable by the service's user only.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 

@@ -4,7 +4,7 @@
 //! through the admin API, a dead dispatcher's lease runs out, two dispatchers never deliver one
 //! row twice, and housekeeping deletes old delivered rows only.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};

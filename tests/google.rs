@@ -1,7 +1,7 @@
 //! The Google Wallet client against the loopback fake: tokens, classes, objects, the error
 //! table's classifications, notification quota, retries and save links.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! delivered twice; a forged signature, an expired intermediate key or a callback for another
 //! issuer is refused and counted nowhere — on SQLite and on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

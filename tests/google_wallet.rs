@@ -4,7 +4,7 @@
 //! important first); revoking makes the object INACTIVE; 5xx is retried and applied once; a
 //! vanished object is inserted again; configuration errors become dead letters.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! makes PostgreSQL fail), JSON that is not exactly one object, and the answers axum and its
 //! layers make themselves (413, 415, duplicate query fields).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

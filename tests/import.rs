@@ -3,7 +3,7 @@
 //! orders the API already booked, counts nothing twice; a bad header books nothing; quoted
 //! fields may hold commas and newlines — on SQLite and on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 

@@ -3,7 +3,7 @@
 //! through the library the enrollment pages call (`walletcards::enroll`) against the running
 //! app: the form queues a mail with a one-time link, and opening that link enrolls.
 
-mod common;
+use crate::common;
 #[path = "invites/enrollment.rs"]
 mod enrollment;
 

@@ -2,7 +2,7 @@
 //! idempotency by external id, validation that writes nothing, and concurrent bookings that
 //! all count — on SQLite and on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::io::{Cursor, Read};
 

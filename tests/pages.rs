@@ -3,7 +3,7 @@
 //! unsafe requests, role checked, unknown card codes), and the member page with its own
 //! token, language and pass download.
 
-mod common;
+use crate::common;
 
 /// The public pages: enrollment and the member page.
 #[path = "pages/public.rs"]

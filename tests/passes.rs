@@ -2,7 +2,7 @@
 //! check every manifest hash, verify the signature with the openssl command line against the
 //! development root (independently of our signing code), and run our own validator on it.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};

@@ -4,7 +4,7 @@
 //! two timing hazards (one-second HTTP dates, late commits), other wallets' schemes, device
 //! logs, revoked cards and the pass cache.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::Ordering;
 

@@ -1,7 +1,7 @@
 //! A person's data: erasing a member (`DELETE /api/v1/members/{id}`) and exporting everything
 //! stored about them (`GET /api/v1/members/{id}/export`).
 
-mod common;
+use crate::common;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

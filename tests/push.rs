@@ -3,7 +3,7 @@
 //! registered the pass, and a device follows up through the web service — on SQLite and on
 //! PostgreSQL. Plus the fault paths as APNs answers them.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

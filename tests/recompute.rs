@@ -2,7 +2,7 @@
 //! recompute finds exactly the holders whose change is due, versions their cards, and then
 //! has nothing left to do.
 
-mod common;
+use crate::common;
 
 use chrono::{TimeDelta, Utc};
 use common::{Engine, id, spawn_app};

@@ -4,7 +4,7 @@
 //! full recompute from the ledger and what the cards show; at the end, replaying any prefix
 //! of the accepted requests answers each with its first answer and changes nothing.
 
-mod common;
+use crate::common;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use common::{Engine, TestApp, id, spawn_app};

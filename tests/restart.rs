@@ -2,7 +2,7 @@
 //! while orders come in, the process is killed with SIGKILL (rows claimed, nothing delivered),
 //! and after a restart every change reaches the device — on SQLite and on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! malformed body or missing fields are refused with their status and write nothing; a
 //! replayed delivery is harmless.
 
-mod common;
+use crate::common;
 
 use common::{Engine, TestApp, WEBHOOK_SECRET, id, spawn_app, spawn_app_with_settings};
 use reqwest::StatusCode;

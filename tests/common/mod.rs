@@ -2,8 +2,6 @@
 //! file, or a fresh PostgreSQL database dropped afterwards), its own development certificates
 //! and a bootstrap admin key; plus a reqwest client and helpers that read as the API does.
 
-#![allow(dead_code)]
-
 pub mod apns_fake;
 pub mod browser;
 pub mod device;

@@ -28,7 +28,6 @@ pub enum SinkTls {
 pub struct Received {
     pub mail_from: String,
     pub rcpt_to: Vec<String>,
-    pub raw: String,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -323,6 +322,5 @@ fn parse(from: &str, to: &[String], raw: String) -> Received {
         text: message.body_text(0).unwrap_or_default().into_owned(),
         html: message.body_html(0).unwrap_or_default().into_owned(),
         content_type,
-        raw,
     }
 }
