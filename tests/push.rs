@@ -85,7 +85,14 @@ async fn a_device_follows_an_order_from_push_to_pass(engine: Engine) {
     assert_eq!(unregister(&app, &pass, &device).await, StatusCode::OK);
     book(&app, &card, "P-2", 100_000).await;
     eventually("the outbox is drained", async || pending(&app).await == 0).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Nothing was queued for the device that left, so nothing more can reach it.
+    let queued: Vec<(i64,)> = app
+        .fetch(&format!(
+            "SELECT COUNT(*) FROM outbox WHERE target = '{}'",
+            device.push_token
+        ))
+        .await;
+    assert_eq!(queued, [(1,)], "a push was queued for the device that left");
     assert_eq!(
         deliveries_to(&fake, &device.push_token),
         1,
