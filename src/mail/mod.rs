@@ -134,7 +134,7 @@ impl Mailer {
         }
     }
 
-    fn from(&self) -> &Mailbox {
+    fn sender(&self) -> &Mailbox {
         match self {
             Mailer::Smtp { from, .. } | Mailer::Files { from, .. } => from,
         }
@@ -175,7 +175,7 @@ impl Mailer {
             .parse()
             .map_err(|_| "the recipient is not a valid address".to_owned())?;
         Message::builder()
-            .from(self.from().clone())
+            .from(self.sender().clone())
             .to(to)
             .subject(mail.subject.as_str())
             .multipart(MultiPart::alternative_plain_html(

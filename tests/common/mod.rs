@@ -396,6 +396,19 @@ impl TestApp {
             .expect("request")
     }
 
+    /// `POST /api/v1{path}` with `key`: the status and the JSON answer (null if none).
+    pub async fn post_as(&self, key: &str, path: &str, body: &Value) -> (StatusCode, Value) {
+        let r = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Response {
         self.client
             .post(self.url(path))

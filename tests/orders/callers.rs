@@ -10,18 +10,6 @@ use walletcards::store::Role;
 use super::common::{Engine, TestApp, id, spawn_app};
 use super::{company, order};
 
-async fn post_as(app: &TestApp, key: &str, path: &str, body: &Value) -> (StatusCode, Value) {
-    let r = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(key)
-        .json(body)
-        .send()
-        .await
-        .expect("request");
-    (r.status(), r.json().await.unwrap_or(Value::Null))
-}
-
 async fn key(app: &TestApp, role: Role) -> String {
     create_api_key(&app.state.store, role.as_str(), role)
         .await
@@ -42,23 +30,25 @@ async fn a_desk_books_and_refunds_in_its_own_key_space_only(engine: Engine) {
 
     let mut as_erp = desk_order(&c, "ERP-7", 50_000);
     as_erp["source"] = json!("erp");
-    let (status, body) = post_as(&app, &desk, "/orders", &as_erp).await;
+    let (status, body) = app.post_as(&desk, "/orders", &as_erp).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["error"]["code"], "source_not_allowed");
     assert_eq!(body["error"]["field"], "source");
-    let (status, body) = post_as(&app, &desk, "/orders", &desk_order(&c, "ERP-7", 50_000)).await;
+    let (status, body) = app
+        .post_as(&desk, "/orders", &desk_order(&c, "ERP-7", 50_000))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["order"]["source"], "desk");
 
     // The ERP's own delivery of ERP-7 is not taken by the desk's order.
     let delivered = order(&c, "ERP-7", 120_000);
     let erp = key(&app, Role::ErpWebhook).await;
-    let (status, body) = post_as(&app, &erp, "/orders", &delivered).await;
+    let (status, body) = app.post_as(&erp, "/orders", &delivered).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["order"]["source"], "erp");
     let mut elsewhere = order(&c, "ERP-8", 1_000);
     elsewhere["source"] = json!("desk");
-    let (status, _) = post_as(&app, &erp, "/orders", &elsewhere).await;
+    let (status, _) = app.post_as(&erp, "/orders", &elsewhere).await;
     assert_eq!(
         status,
         StatusCode::FORBIDDEN,
@@ -69,17 +59,17 @@ async fn a_desk_books_and_refunds_in_its_own_key_space_only(engine: Engine) {
     let refund = json!({"external_id": "R-1", "amount_minor": 10_000});
     let mut named = refund.clone();
     named["source"] = json!("erp");
-    let (status, body) = post_as(&app, &desk, "/orders/ERP-7/refunds", &named).await;
+    let (status, body) = app.post_as(&desk, "/orders/ERP-7/refunds", &named).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["error"]["field"], "source");
     let mut elsewhere_refund = order(&c, "ERP-9", 30_000);
     elsewhere_refund["source"] = json!("erp");
     app.post_ok("/orders", &elsewhere_refund, StatusCode::CREATED)
         .await;
-    let (status, body) = post_as(&app, &desk, "/orders/ERP-9/refunds", &refund).await;
+    let (status, body) = app.post_as(&desk, "/orders/ERP-9/refunds", &refund).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_eq!(body["error"]["field"], "order_external_id");
-    let (status, body) = post_as(&app, &desk, "/orders/ERP-7/refunds", &refund).await;
+    let (status, body) = app.post_as(&desk, "/orders/ERP-7/refunds", &refund).await;
     assert_eq!(status, StatusCode::CREATED, "its own order: {body}");
     assert_eq!(body["refund"]["source"], "desk");
 
@@ -100,7 +90,7 @@ async fn a_desk_dates_its_orders_now_and_cannot_backdate_them(engine: Engine) {
     let desk = key(&app, Role::Desk).await;
     let before = chrono::Utc::now();
     let undated = desk_order(&c, "D-1", 50_000);
-    let (status, body) = post_as(&app, &desk, "/orders", &undated).await;
+    let (status, body) = app.post_as(&desk, "/orders", &undated).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let placed: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(body["order"]["placed_at"].clone()).expect("a time");
@@ -108,7 +98,7 @@ async fn a_desk_dates_its_orders_now_and_cannot_backdate_them(engine: Engine) {
         placed >= before - chrono::TimeDelta::seconds(1) && placed <= chrono::Utc::now(),
         "dated now: {placed}"
     );
-    let (status, _) = post_as(&app, &desk, "/orders", &undated).await;
+    let (status, _) = app.post_as(&desk, "/orders", &undated).await;
     assert_eq!(status, StatusCode::OK, "its replay is the same body");
 
     let hours_ago = |h: i64| (chrono::Utc::now() - chrono::TimeDelta::hours(h)).to_rfc3339();
@@ -126,7 +116,7 @@ async fn a_desk_dates_its_orders_now_and_cannot_backdate_them(engine: Engine) {
     {
         let mut body = desk_order(&c, &format!("D-{}", n + 2), 50_000);
         body["placed_at"] = json!(placed_at);
-        let (status, answer) = post_as(&app, &desk, "/orders", &body).await;
+        let (status, answer) = app.post_as(&desk, "/orders", &body).await;
         assert_eq!(status, expected, "{placed_at}: {answer}");
         if expected != StatusCode::CREATED {
             assert_eq!(answer["error"]["field"], "placed_at");

@@ -9,18 +9,6 @@ use serde_json::{Value, json};
 use super::common::{Engine, Run, TestApp, id, spawn_app};
 use super::{client, set_cookie, sign_in};
 
-async fn post_as(app: &TestApp, key: &str, path: &str, body: &Value) -> (StatusCode, Value) {
-    let r = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(key)
-        .json(body)
-        .send()
-        .await
-        .expect("request");
-    (r.status(), r.json().await.unwrap_or(Value::Null))
-}
-
 async fn get_as(app: &TestApp, key: &str, path: &str) -> StatusCode {
     let r = app
         .client
@@ -176,7 +164,7 @@ async fn bad_keys_are_refused_and_the_last_admin_key_is_kept(engine: Engine) {
     let first_admin = listed["items"][0].clone();
     assert_eq!(first_admin["role"], "admin");
     let revoke_first = format!("/api-keys/{}/revoke", id(&first_admin));
-    let (status, error) = post_as(&app, &app.admin_key, &revoke_first, &json!({})).await;
+    let (status, error) = app.post_as(&app.admin_key, &revoke_first, &json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(error["error"]["code"], "last_admin_key");
     assert_eq!(
@@ -192,14 +180,14 @@ async fn bad_keys_are_refused_and_the_last_admin_key_is_kept(engine: Engine) {
         )
         .await;
     let second_token = second["token"].as_str().expect("token");
-    let (status, _) = post_as(&app, &app.admin_key, &revoke_first, &json!({})).await;
+    let (status, _) = app.post_as(&app.admin_key, &revoke_first, &json!({})).await;
     assert_eq!(status, StatusCode::OK, "an admin may revoke their own key");
     assert_eq!(
         get_as(&app, &app.admin_key, "/api-keys").await,
         StatusCode::UNAUTHORIZED
     );
     let revoke_second = format!("/api-keys/{}/revoke", id(&second));
-    let (status, error) = post_as(&app, second_token, &revoke_second, &json!({})).await;
+    let (status, error) = app.post_as(second_token, &revoke_second, &json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{error}");
     assert_eq!(
         get_as(&app, second_token, "/api-keys").await,
