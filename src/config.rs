@@ -238,8 +238,6 @@ pub struct OutboxSettings {
     pub retry_base_ms: u64,
     /// Longest delay between retries.
     pub retry_cap_ms: u64,
-    /// Attempts before a delivery becomes a dead letter.
-    pub max_attempts: i32,
     /// How long a claimed delivery is held before another dispatcher may take it.
     pub lease_ms: u64,
     /// Deliveries in flight at once per dispatcher.
@@ -332,7 +330,6 @@ const DEFAULTS: Defaults = Defaults {
         dispatch: true,
         retry_base_ms: 2_000,
         retry_cap_ms: 600_000,
-        max_attempts: 8,
         lease_ms: 60_000,
         concurrency: 256,
         batch: 500,
@@ -425,11 +422,14 @@ impl Settings {
             }
         }
         let o = &self.outbox;
-        if o.max_attempts < 1 || o.concurrency == 0 || o.batch == 0 {
+        if o.concurrency == 0 {
             return Err(invalid(
-                "WALLETCARDS_OUTBOX__MAX_ATTEMPTS",
-                "max_attempts, concurrency and batch must be at least 1",
+                "WALLETCARDS_OUTBOX__CONCURRENCY",
+                "must be at least 1",
             ));
+        }
+        if o.batch == 0 {
+            return Err(invalid("WALLETCARDS_OUTBOX__BATCH", "must be at least 1"));
         }
         if o.lease_ms < 1_000 {
             return Err(invalid(

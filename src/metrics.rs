@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::passes::PassMetrics;
 
@@ -56,6 +56,8 @@ pub struct Metrics {
     /// (channel, outcome, reason) → deliveries.
     deliveries: Mutex<BTreeMap<(&'static str, &'static str, String), u64>>,
     pub apns_latency: Histogram,
+    /// Channel → since when its deliveries fail in a way a retry may fix (none: healthy).
+    failing: Mutex<BTreeMap<&'static str, Option<Instant>>>,
 }
 
 /// Gauges read from the database for one scrape.
@@ -94,6 +96,29 @@ impl Metrics {
             .filter(|((c, o, _), _)| *c == channel && *o == outcome)
             .map(|(_, n)| n)
             .sum()
+    }
+
+    /// Marks a channel as failing since `since`, or healthy again (`None`).
+    pub fn set_failing_since(&self, channel: &'static str, since: Option<Instant>) {
+        let mut map = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(channel, since);
+    }
+
+    /// How long each channel that has delivered has been failing (0: healthy).
+    fn failing_seconds(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP walletcards_delivery_failing_seconds How long a channel's deliveries have been failing and retrying (0 when they go through); alert when it stays above a few minutes.\n\
+             # TYPE walletcards_delivery_failing_seconds gauge"
+        );
+        let map = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        for (channel, since) in map.iter() {
+            let seconds = since.map_or(0.0, |at| at.elapsed().as_secs_f64());
+            let _ = writeln!(
+                out,
+                "walletcards_delivery_failing_seconds{{channel=\"{channel}\"}} {seconds:.3}"
+            );
+        }
     }
 
     pub fn render(&self, gauges: &Gauges, passes: &PassMetrics) -> String {
@@ -164,6 +189,7 @@ impl Metrics {
             );
         }
         drop(map);
+        self.failing_seconds(&mut out);
         self.apns_latency.render(
             &mut out,
             "walletcards_apns_request_duration_seconds",

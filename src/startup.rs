@@ -16,6 +16,7 @@ use crate::apple::signer::{Signer, SignerSource};
 use crate::apple::template::Designs;
 use crate::config::Settings;
 use crate::http::auth::{create_api_key, hash_env_key};
+use crate::jobs::dispatch::Dispatcher;
 use crate::passes::PassCache;
 use crate::state::AppState;
 use crate::store::{Role, Store};
@@ -32,12 +33,12 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     /// The Apple dispatcher's APNs connection, when this process dispatches.
-    apns: Option<crate::jobs::outbox::Apns>,
+    apns: Option<crate::jobs::apple::Apns>,
     /// Whether this process runs the outbox dispatchers.
     dispatch: bool,
     /// Where the mail dispatcher sends mails, when this process dispatches.
     mailer: Option<crate::mail::Mailer>,
-    outbox: crate::jobs::outbox::Policy,
+    outbox: crate::jobs::dispatch::Policy,
     /// Days delivered outbox rows are kept (0: for ever).
     keep_done_days: u32,
     database_url: String,
@@ -60,7 +61,7 @@ impl Application {
         let apns = if settings.outbox.dispatch {
             let client = ApnsClient::from_settings(&settings.apple, &signer)
                 .context("setting up the APNs connection (WALLETCARDS_APPLE__APNS_*)")?;
-            Some(crate::jobs::outbox::Apns {
+            Some(crate::jobs::apple::Apns {
                 client,
                 topic: signer.pass_type_id().to_owned(),
             })
@@ -164,37 +165,52 @@ impl Application {
             shutdown.clone(),
         ));
         let mut workers = Vec::new();
+        let store = &self.state.store;
+        let metrics = &self.state.metrics;
         if let Some(apns) = self.apns {
-            workers.push(tokio::spawn(crate::jobs::outbox::run(
-                self.state.store.clone(),
-                Arc::new(apns),
+            let apple = crate::jobs::apple::Apple {
+                store: store.clone(),
+                pusher: apns,
+                metrics: Arc::clone(metrics),
+            };
+            let dispatcher = Dispatcher::new(
+                store.clone(),
+                apple,
                 self.outbox.clone(),
-                Arc::clone(&self.state.metrics),
-                shutdown.clone(),
-            )));
+                Arc::clone(metrics),
+            );
+            workers.push(tokio::spawn(Arc::new(dispatcher).run(shutdown.clone())));
         }
         if let (true, Some(google)) = (self.dispatch, &self.state.google) {
-            let dispatcher = crate::jobs::google::Dispatcher {
-                store: self.state.store.clone(),
+            let channel = crate::jobs::google::Google {
+                store: store.clone(),
                 api: google.client.clone(),
                 issuer_id: google.client.issuer_id().to_owned(),
                 callback_url: google.callback_url.clone(),
                 public_url: Arc::clone(&self.state.public_url),
                 organization_name: Arc::clone(&self.state.organization_name),
                 designs: Arc::clone(&self.state.designs),
-                policy: self.outbox.clone(),
-                metrics: Arc::clone(&self.state.metrics),
                 known_classes: Default::default(),
             };
+            let dispatcher = Dispatcher::new(
+                store.clone(),
+                channel,
+                self.outbox.clone(),
+                Arc::clone(metrics),
+            );
             workers.push(tokio::spawn(Arc::new(dispatcher).run(shutdown.clone())));
         }
         if let Some(mailer) = self.mailer {
-            let dispatcher = crate::jobs::mail::Dispatcher {
-                store: self.state.store.clone(),
-                mailer,
-                policy: self.outbox.clone(),
-                metrics: Arc::clone(&self.state.metrics),
-            };
+            if let Some(dir) = mailer.folder() {
+                tracing::info!(mail.dir = %dir.display(), "no SMTP host configured (WALLETCARDS_MAIL__HOST): mails are written to files");
+            }
+            let channel = crate::jobs::mail::Mail { mailer };
+            let dispatcher = Dispatcher::new(
+                store.clone(),
+                channel,
+                self.outbox.clone(),
+                Arc::clone(metrics),
+            );
             workers.push(tokio::spawn(Arc::new(dispatcher).run(shutdown.clone())));
         }
         if self.dispatch {
@@ -206,7 +222,7 @@ impl Application {
             )));
         }
         if self.dispatch && self.state.store.engine() == crate::store::Engine::Postgres {
-            workers.push(tokio::spawn(crate::jobs::outbox::listen(
+            workers.push(tokio::spawn(crate::jobs::dispatch::listen(
                 self.database_url.clone(),
                 self.state.store.outbox_signals(),
                 shutdown.clone(),

@@ -1,8 +1,10 @@
-//! The Apple dispatcher over the real outbox, on SQLite and PostgreSQL, with a scripted
-//! APNs (what the wire-level fake answers is tested in the APNs client's own tests): one push
-//! per device for all its changes, 410 prunes, retries back off and end, dead letters come back
-//! through the admin API, a dead dispatcher's lease runs out, two dispatchers never deliver one
-//! row twice, and housekeeping deletes old delivered rows only.
+//! The delivery loop over the real outbox with the Apple channel, on SQLite and PostgreSQL,
+//! with a scripted APNs (what the wire-level fake answers is tested in the APNs client's own
+//! tests): one push per device for all its changes, 410 prunes, retries back off and go on
+//! until the service answers, a slow device holds up no other, refusals are dead letters that
+//! come back through the admin API, a dead dispatcher's rows are taken at once and a stuck
+//! one's after the lease, two dispatchers never deliver a row twice, and housekeeping deletes
+//! old delivered rows only.
 
 use crate::common;
 
@@ -14,16 +16,22 @@ use chrono::TimeDelta;
 use common::{Engine, TestApp, id, spawn_app};
 use reqwest::StatusCode;
 use serde_json::json;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use walletcards::jobs::apple::{Apple, KIND, PushResult, Pusher};
+use walletcards::jobs::dispatch::{Dispatcher, Policy};
 use walletcards::jobs::housekeeping::run_once;
-use walletcards::jobs::outbox::{KIND, Policy, PushResult, Pusher, drain};
 use walletcards::metrics::Metrics;
-use walletcards::store::{Store, now};
+use walletcards::store::{Claimer, Store, StoreError, now};
 
-/// An APNs that answers from a script per token (then 200) and records every push.
+/// An APNs that answers from a script per token (then 200) and records every push; a held
+/// token's pushes wait until the test lets them through.
 #[derive(Default)]
 struct ScriptedApns {
     script: Mutex<HashMap<String, VecDeque<PushResult>>>,
     pushes: Mutex<Vec<String>>,
+    held: Mutex<HashMap<String, Arc<Semaphore>>>,
+    answered: Mutex<Vec<String>>,
 }
 
 impl ScriptedApns {
@@ -37,17 +45,71 @@ impl ScriptedApns {
         p.sort();
         p
     }
+
+    /// Pushes to `token` from now on wait for [`ScriptedApns::release`].
+    fn hold(&self, token: &str) {
+        let gate = Arc::new(Semaphore::new(0));
+        self.held.lock().expect("lock").insert(token.into(), gate);
+    }
+
+    fn release(&self, token: &str) {
+        if let Some(gate) = self.held.lock().expect("lock").remove(token) {
+            gate.add_permits(Semaphore::MAX_PERMITS);
+        }
+    }
+
+    /// How many pushes to `token` were sent, and how many were answered.
+    fn count(&self, token: &str) -> (usize, usize) {
+        let n = |v: &Mutex<Vec<String>>| {
+            v.lock()
+                .expect("lock")
+                .iter()
+                .filter(|t| *t == token)
+                .count()
+        };
+        (n(&self.pushes), n(&self.answered))
+    }
 }
 
 impl Pusher for ScriptedApns {
     async fn push(&self, push_token: &str) -> PushResult {
         self.pushes.lock().expect("lock").push(push_token.into());
+        let gate = self.held.lock().expect("lock").get(push_token).cloned();
+        if let Some(gate) = gate {
+            let _ = gate.acquire().await;
+        }
+        self.answered.lock().expect("lock").push(push_token.into());
         let mut script = self.script.lock().expect("lock");
         script
             .get_mut(push_token)
             .and_then(VecDeque::pop_front)
             .unwrap_or(PushResult::Delivered)
     }
+}
+
+/// The Apple channel's dispatcher with `apns` as its APNs.
+fn dispatcher(
+    store: &Store,
+    apns: &Arc<ScriptedApns>,
+    policy: &Policy,
+    metrics: &Arc<Metrics>,
+) -> Dispatcher<Apple<Arc<ScriptedApns>>> {
+    let apple = Apple {
+        store: store.clone(),
+        pusher: Arc::clone(apns),
+        metrics: Arc::clone(metrics),
+    };
+    Dispatcher::new(store.clone(), apple, policy.clone(), Arc::clone(metrics))
+}
+
+/// Delivers what is due now, as one step of the loop.
+async fn drain(
+    store: &Store,
+    apns: &Arc<ScriptedApns>,
+    policy: &Policy,
+    metrics: &Arc<Metrics>,
+) -> Result<usize, StoreError> {
+    dispatcher(store, apns, policy, metrics).drain().await
 }
 
 fn retry() -> PushResult {
@@ -218,12 +280,12 @@ async fn dead_letters_are_listed_and_retried_by_admins(engine: Engine) {
     let mut s = setup(engine).await;
     s.order().await;
     let apns = Arc::new(ScriptedApns::default());
-    apns.answer("token-2", [retry(), retry()]);
-    apns.answer("token-1", [PushResult::BadDeviceToken]);
-    let policy = Policy {
-        max_attempts: 2,
-        ..fast()
+    let refused = PushResult::Rejected {
+        reason: "403 InvalidProviderToken".into(),
     };
+    apns.answer("token-2", [refused]);
+    apns.answer("token-1", [PushResult::BadDeviceToken]);
+    let policy = fast();
     s.drain_until_settled(&apns, &policy).await;
     let dead = s.app.get_ok("/outbox/dead").await;
     let items = dead["items"].as_array().expect("items");
@@ -232,7 +294,7 @@ async fn dead_letters_are_listed_and_retried_by_admins(engine: Engine) {
         .iter()
         .map(|d| d["last_error"].as_str().unwrap_or(""))
         .collect();
-    assert!(errors.contains(&"400 BadDeviceToken") && errors.contains(&"InternalServerError"));
+    assert!(errors.contains(&"400 BadDeviceToken") && errors.contains(&"403 InvalidProviderToken"));
     let kept: Vec<(String,)> = s
         .app
         .fetch("SELECT device_id FROM registrations WHERE device_id = 'dev-1'")
@@ -256,28 +318,162 @@ async fn dead_letters_are_listed_and_retried_by_admins(engine: Engine) {
     );
 }
 
-async fn a_dead_dispatchers_rows_come_back_after_the_lease(engine: Engine) {
-    let mut s = setup(engine).await;
-    s.order().await;
-    // A dispatcher claims and dies before it delivers.
-    let claimed = s
-        .store
-        .claim_deliveries(KIND, now(), TimeDelta::milliseconds(300), 100)
+/// Claims every due row as `claimer`, through `store`, for a minute.
+async fn claim_as(store: &Store, claimer: Claimer) -> usize {
+    let claimed = store
+        .claim_deliveries(KIND, claimer, now(), TimeDelta::seconds(60), 100)
         .await
         .expect("claim");
-    assert_eq!(claimed.len(), 3);
+    claimed.len()
+}
+
+async fn a_live_dispatchers_rows_wait_for_it_until_its_lease_runs_out(engine: Engine) {
+    let mut s = setup(engine).await;
+    s.order().await;
     let apns = Arc::new(ScriptedApns::default());
     let metrics = Arc::new(Metrics::default());
+    // This process holds the rows (a delivery under way, or stuck).
+    assert_eq!(claim_as(&s.store, Claimer::this_process()).await, 3);
     let during = drain(&s.store, &apns, &fast(), &metrics)
         .await
         .expect("drain");
     assert_eq!(during, 0, "leased rows are not taken");
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    s.app
+        .execute_sql("UPDATE outbox SET locked_until = '2026-01-01T00:00:00Z'")
+        .await;
     let after = drain(&s.store, &apns, &fast(), &metrics)
         .await
         .expect("drain");
-    assert_eq!(after, 3);
+    assert_eq!(after, 3, "the lease ran out");
     assert_eq!(apns.pushes(), ["token-1", "token-2"]);
+}
+
+async fn a_dead_dispatchers_rows_are_taken_at_once(engine: Engine) {
+    let mut s = setup(engine).await;
+    s.order().await;
+    let apns = Arc::new(ScriptedApns::default());
+    let metrics = Arc::new(Metrics::default());
+    // Another process claims the rows for a minute and dies before it delivers them.
+    let other = Store::connect(&s.app.database_url, 2).await.expect("store");
+    assert_eq!(claim_as(&other, Claimer::random()).await, 3);
+    if engine == Engine::Postgres {
+        // While it lives (its connection holds its lock), its rows are its own.
+        let during = drain(&s.store, &apns, &fast(), &metrics)
+            .await
+            .expect("drain");
+        assert_eq!(during, 0, "a live process's rows are not taken");
+    }
+    // On SQLite another claimer is an earlier run of this process: dead already.
+    other.close().await;
+    let after = drain(&s.store, &apns, &fast(), &metrics)
+        .await
+        .expect("drain");
+    assert_eq!(after, 3, "taken without waiting for the lease");
+    assert_eq!(apns.pushes(), ["token-1", "token-2"]);
+}
+
+async fn a_slow_device_holds_up_no_other(engine: Engine) {
+    let mut s = setup(engine).await;
+    let apns = Arc::new(ScriptedApns::default());
+    apns.hold("token-1");
+    let metrics = Arc::new(Metrics::default());
+    // The loop as `serve` runs it; the app's commits wake only the app's own dispatchers, so
+    // this one looks every 20 ms.
+    let policy = Policy {
+        poll: Duration::from_millis(20),
+        ..fast()
+    };
+    let looping = Arc::new(dispatcher(&s.store, &apns, &policy, &metrics));
+    let stop = CancellationToken::new();
+    let running = tokio::spawn(Arc::clone(&looping).run(stop.clone()));
+    s.order().await;
+    common::eventually(
+        "both devices were pushed",
+        Duration::from_secs(15),
+        async || apns.count("token-1").0 == 1 && apns.count("token-2").1 == 1,
+    )
+    .await;
+    // Device 1 has not answered; a second change reaches device 2 all the same.
+    s.order().await;
+    common::eventually(
+        "device 2 got the second change",
+        Duration::from_secs(15),
+        async || apns.count("token-2").1 == 2,
+    )
+    .await;
+    assert_eq!(
+        apns.count("token-1"),
+        (1, 0),
+        "device 1 is still answering the first push"
+    );
+
+    apns.release("token-1");
+    common::eventually(
+        "every change is delivered",
+        Duration::from_secs(15),
+        async || s.rows().await.iter().all(|(_, state, _)| state == "done"),
+    )
+    .await;
+    assert_eq!(
+        apns.count("token-1"),
+        (2, 2),
+        "its waiting changes went next, in one push"
+    );
+    stop.cancel();
+    running.await.expect("the loop stops");
+}
+
+async fn an_outage_is_retried_until_it_ends_and_merged_changes_keep_their_own_attempts(
+    engine: Engine,
+) {
+    let mut s = setup(engine).await;
+    let apns = Arc::new(ScriptedApns::default());
+    // Longer than any attempt limit would allow: 12 failures, then 20 more.
+    apns.answer("token-2", std::iter::repeat_n(retry(), 12));
+    s.order().await;
+    let metrics = Arc::new(Metrics::default());
+    let policy = fast();
+    while apns.count("token-2").1 < 12 {
+        drain(&s.store, &apns, &policy, &metrics)
+            .await
+            .expect("drain");
+        tokio::time::sleep(Duration::from_millis(10)).await; // the next retry's back-off
+    }
+    // A second change while the service is still down, merged with the first.
+    s.order().await;
+    apns.answer("token-2", std::iter::repeat_n(retry(), 20));
+    s.drain_until_settled(&apns, &policy).await;
+
+    assert_eq!(
+        apns.count("token-2").1,
+        12 + 20 + 1,
+        "retried until it answered"
+    );
+    let dead: Vec<(i64,)> = s
+        .app
+        .fetch("SELECT id FROM outbox WHERE state = 'dead'")
+        .await;
+    assert!(
+        dead.is_empty(),
+        "a transient failure is never a dead letter"
+    );
+    assert_eq!(metrics.deliveries("apple", "dead"), 0);
+    let attempts: Vec<i32> = s
+        .rows()
+        .await
+        .into_iter()
+        .filter(|(t, _, _)| t == "token-2")
+        .map(|(_, _, n)| n)
+        .collect();
+    assert_eq!(
+        attempts.len(),
+        2,
+        "both changes were delivered: {attempts:?}"
+    );
+    assert!(
+        attempts[1] < attempts[0],
+        "the later change counts only its own attempts: {attempts:?}"
+    );
 }
 
 async fn two_dispatchers_never_deliver_a_row_twice(engine: Engine) {
@@ -401,6 +597,9 @@ on_both_engines!(
     an_unregistered_token_loses_its_registrations,
     failures_back_off_then_deliver_once,
     dead_letters_are_listed_and_retried_by_admins,
-    a_dead_dispatchers_rows_come_back_after_the_lease,
+    a_live_dispatchers_rows_wait_for_it_until_its_lease_runs_out,
+    a_dead_dispatchers_rows_are_taken_at_once,
+    a_slow_device_holds_up_no_other,
+    an_outage_is_retried_until_it_ends_and_merged_changes_keep_their_own_attempts,
     two_dispatchers_never_deliver_a_row_twice,
 );

@@ -144,6 +144,43 @@ async fn apns_failures_are_retried_and_410_prunes(engine: Engine) {
     );
 }
 
+/// The value of `walletcards_delivery_failing_seconds` for the Apple channel, if shown.
+async fn apple_failing_seconds(app: &TestApp) -> Option<f64> {
+    let metrics = app.metrics().await;
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("walletcards_delivery_failing_seconds{channel=\"apple\"} "))
+        .and_then(|v| v.parse().ok())
+}
+
+async fn an_apns_outage_is_retried_until_it_ends_and_shown_while_it_lasts(engine: Engine) {
+    let (fake, target, _dir) = apns_fake().await;
+    let app = spawn_app_with(engine, Some(&target)).await;
+    let device = Device::apple(1);
+    let (card, _pass) = installed(&app, &device).await;
+    fake.answer_token(&device.push_token, Reply::error(503, "ServiceUnavailable"));
+    book(&app, &card, "O-1", 100_000).await;
+    // Far more attempts than a retry limit would allow (the test app retries every 50–200 ms).
+    eventually("APNs was tried 15 times", async || {
+        requests_to(&fake, &device.push_token) >= 15
+    })
+    .await;
+    book(&app, &card, "O-2", 100_000).await;
+    let failing = apple_failing_seconds(&app).await;
+    assert!(failing.is_some_and(|s| s > 0.0), "{failing:?}");
+    let metrics = app.metrics().await;
+    assert!(metrics.contains("walletcards_outbox_dead 0"), "{metrics}");
+
+    fake.answer_token(&device.push_token, Reply::ok());
+    eventually("the device gets its push", async || {
+        pending(&app).await == 0 && deliveries_to(&fake, &device.push_token) >= 1
+    })
+    .await;
+    assert_eq!(apple_failing_seconds(&app).await, Some(0.0));
+    let dead = app.get_ok("/outbox/dead").await;
+    assert_eq!(dead["items"], serde_json::json!([]), "no dead letters");
+}
+
 async fn bad_device_token_keeps_the_registration_as_a_dead_letter(engine: Engine) {
     let (fake, target, _dir) = apns_fake().await;
     let app = spawn_app_with(engine, Some(&target)).await;
@@ -242,6 +279,7 @@ async fn two_instances_deliver_every_change_once() {
 }
 
 on_both_engines!(
+    an_apns_outage_is_retried_until_it_ends_and_shown_while_it_lasts,
     too_many_requests_waits_for_retry_after,
     a_device_follows_an_order_from_push_to_pass,
     apns_failures_are_retried_and_410_prunes,

@@ -1,6 +1,7 @@
-//! A crash loses no delivery: `walletcards serve` runs as a process of its own, APNs is down
-//! while orders come in, the process is killed with SIGKILL (rows claimed, nothing delivered),
-//! and after a restart every change reaches the device — on SQLite and on PostgreSQL.
+//! A crash loses no delivery and delays none: `walletcards serve` runs as a process of its
+//! own and is killed with SIGKILL — while APNs is down, or while a push is under way — and
+//! after a restart every change reaches the device at once, not after the killed process's
+//! lease — on SQLite and on PostgreSQL.
 
 use crate::common;
 
@@ -100,111 +101,174 @@ async fn undelivered(database_url: &str, engine: Engine) -> i64 {
     rows[0].0
 }
 
-async fn undelivered_changes_survive_a_sigkill(engine: Engine) {
-    let (fake, target, dir) = apns_fake().await;
-    let (database_url, postgres) = match engine {
-        Engine::Sqlite => (
-            format!("sqlite://{}", dir.path().join("wc.db").display()),
-            None,
-        ),
-        Engine::Postgres => {
-            let (url, name) = postgres_database().await;
-            (url, Some(name))
-        }
-    };
-    let port = free_port();
-    let env = [
-        ("WALLETCARDS_BIND", format!("127.0.0.1:{port}")),
-        ("WALLETCARDS_DATABASE_URL", database_url.clone()),
-        (
-            "WALLETCARDS_DATA_DIR",
-            dir.path().join("data").display().to_string(),
-        ),
-        (
-            "WALLETCARDS_CERTS_DIR",
-            target.certs_dir.display().to_string(),
-        ),
-        (
-            "WALLETCARDS_TEMPLATES_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/pass_templates").to_owned(),
-        ),
-        ("WALLETCARDS_ADMIN_KEY", ADMIN_KEY.to_owned()),
-        ("WALLETCARDS_APPLE__APNS_URL", target.apns_url.clone()),
-        (
-            "WALLETCARDS_APPLE__APNS_CA",
-            target.apns_ca.display().to_string(),
-        ),
-        ("WALLETCARDS_OUTBOX__LEASE_MS", "1000".to_owned()),
-        ("WALLETCARDS_OUTBOX__RETRY_BASE_MS", "50".to_owned()),
-        ("WALLETCARDS_OUTBOX__RETRY_CAP_MS", "100".to_owned()),
-        ("WALLETCARDS_OUTBOX__MAX_ATTEMPTS", "1000".to_owned()),
-    ];
-    let service = Service {
-        base: format!("http://127.0.0.1:{port}"),
-        env: env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect(),
-        client: reqwest::Client::new(),
-    };
-    let mut child = service.start();
-    service.ready().await;
+/// A service on its own database, with one card on one registered device, and the APNs fake
+/// it pushes to.
+struct Fixture {
+    service: Service,
+    fake: ApnsFake,
+    database_url: String,
+    postgres: Option<String>,
+    account: String,
+    engine: Engine,
+    _dir: tempfile::TempDir,
+}
 
-    let program = service
-        .post("/programs", &common::program_body("cashback"))
-        .await;
-    let account = service
-        .post("/accounts", &json!({"name": "Acme GmbH"}))
-        .await;
-    let member = service
-        .post(
-            &format!("/accounts/{}/members", id(&account)),
-            &json!({"name": "Anna Petrova", "role": "director"}),
-        )
-        .await;
-    let card = service
-        .post(
-            "/cards",
-            &json!({"program_id": id(&program), "member_id": id(&member)}),
-        )
-        .await;
-    // The device's registration, as the web service would have stored it.
-    let at = "2026-11-20T10:00:00Z";
-    let sql = format!(
-        "INSERT INTO devices (id, push_token, scheme, created_at, updated_at) VALUES ('dev-1', '{TOKEN}', 'ApplePass', '{at}', '{at}'); \
-         INSERT INTO registrations (device_id, card_id, created_at) VALUES ('dev-1', '{}', '{at}');",
-        id(&card)
-    );
-    execute_sql(engine, &database_url, &sql).await;
+impl Fixture {
+    /// Starts the service (`extra` over its settings) and enrolls the card; returns the
+    /// running process too.
+    async fn start(engine: Engine, extra: &[(&str, &str)]) -> (Fixture, Child) {
+        let (fake, target, dir) = apns_fake().await;
+        let (database_url, postgres) = match engine {
+            Engine::Sqlite => (
+                format!("sqlite://{}", dir.path().join("wc.db").display()),
+                None,
+            ),
+            Engine::Postgres => {
+                let (url, name) = postgres_database().await;
+                (url, Some(name))
+            }
+        };
+        let port = free_port();
+        let mut env = vec![
+            ("WALLETCARDS_BIND", format!("127.0.0.1:{port}")),
+            ("WALLETCARDS_DATABASE_URL", database_url.clone()),
+            (
+                "WALLETCARDS_DATA_DIR",
+                dir.path().join("data").display().to_string(),
+            ),
+            (
+                "WALLETCARDS_CERTS_DIR",
+                target.certs_dir.display().to_string(),
+            ),
+            (
+                "WALLETCARDS_TEMPLATES_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/pass_templates").to_owned(),
+            ),
+            ("WALLETCARDS_ADMIN_KEY", ADMIN_KEY.to_owned()),
+            ("WALLETCARDS_APPLE__APNS_URL", target.apns_url.clone()),
+            (
+                "WALLETCARDS_APPLE__APNS_CA",
+                target.apns_ca.display().to_string(),
+            ),
+            ("WALLETCARDS_OUTBOX__RETRY_BASE_MS", "50".to_owned()),
+            ("WALLETCARDS_OUTBOX__RETRY_CAP_MS", "100".to_owned()),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let service = Service {
+            base: format!("http://127.0.0.1:{port}"),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+            client: reqwest::Client::new(),
+        };
+        let child = service.start();
+        service.ready().await;
 
-    // APNs is down while orders come in.
-    fake.answer_token(TOKEN, Reply::error(503, "ServiceUnavailable"));
-    for n in 0..20 {
-        let order = json!({"external_id": format!("K-{n}"), "account_id": id(&account),
+        let program = service
+            .post("/programs", &common::program_body("cashback"))
+            .await;
+        let account = service
+            .post("/accounts", &json!({"name": "Acme GmbH"}))
+            .await;
+        let member = service
+            .post(
+                &format!("/accounts/{}/members", id(&account)),
+                &json!({"name": "Anna Petrova", "role": "director"}),
+            )
+            .await;
+        let card = service
+            .post(
+                "/cards",
+                &json!({"program_id": id(&program), "member_id": id(&member)}),
+            )
+            .await;
+        // The device's registration, as the web service would have stored it.
+        let at = "2026-11-20T10:00:00Z";
+        let sql = format!(
+            "INSERT INTO devices (id, push_token, scheme, created_at, updated_at) VALUES ('dev-1', '{TOKEN}', 'ApplePass', '{at}', '{at}'); \
+             INSERT INTO registrations (device_id, card_id, created_at) VALUES ('dev-1', '{}', '{at}');",
+            id(&card)
+        );
+        execute_sql(engine, &database_url, &sql).await;
+        let fixture = Fixture {
+            service,
+            fake,
+            database_url,
+            postgres,
+            account: id(&account),
+            engine,
+            _dir: dir,
+        };
+        (fixture, child)
+    }
+
+    async fn order(&self, n: usize) {
+        let order = json!({"external_id": format!("K-{n}"), "account_id": self.account,
                            "amount_minor": 50_000, "currency": "EUR",
                            "placed_at": "2026-11-20T10:00:00Z"});
-        service.post("/orders", &order).await;
+        self.service.post("/orders", &order).await;
     }
-    eventually("APNs was tried", async || pushes(&fake).0 >= 2).await;
-    child.start_kill().expect("SIGKILL");
-    child.wait().await.expect("killed");
-    assert_eq!(pushes(&fake).1, 0, "nothing was delivered");
-    assert_eq!(undelivered(&database_url, engine).await, 20);
 
-    // APNs is back; so is the service.
-    fake.answer_token(TOKEN, Reply::ok());
-    let mut child = service.start();
-    service.ready().await;
-    eventually("every change is delivered", async || {
-        undelivered(&database_url, engine).await == 0
-    })
-    .await;
-    assert!(pushes(&fake).1 >= 1, "the device got its push");
-    child.start_kill().expect("stop");
-    child.wait().await.expect("stopped");
-    if let Some(name) = postgres {
-        drop_postgres_database(&name).await;
+    async fn undelivered(&self) -> i64 {
+        undelivered(&self.database_url, self.engine).await
+    }
+
+    /// Restarts the service and waits until every change is delivered.
+    async fn restart_and_deliver(self) {
+        let mut child = self.service.start();
+        self.service.ready().await;
+        eventually("every change is delivered", async || {
+            self.undelivered().await == 0
+        })
+        .await;
+        assert!(pushes(&self.fake).1 >= 1, "the device got its push");
+        child.start_kill().expect("stop");
+        child.wait().await.expect("stopped");
+        if let Some(name) = self.postgres {
+            drop_postgres_database(&name).await;
+        }
     }
 }
 
-on_both_engines!(undelivered_changes_survive_a_sigkill);
+async fn kill(mut child: Child) {
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.expect("killed");
+}
+
+async fn undelivered_changes_survive_a_sigkill(engine: Engine) {
+    let (f, child) = Fixture::start(engine, &[("WALLETCARDS_OUTBOX__LEASE_MS", "1000")]).await;
+    // APNs is down while orders come in.
+    f.fake
+        .answer_token(TOKEN, Reply::error(503, "ServiceUnavailable"));
+    for n in 0..20 {
+        f.order(n).await;
+    }
+    eventually("APNs was tried", async || pushes(&f.fake).0 >= 2).await;
+    kill(child).await;
+    assert_eq!(pushes(&f.fake).1, 0, "nothing was delivered");
+    assert_eq!(f.undelivered().await, 20);
+
+    // APNs is back; so is the service.
+    f.fake.answer_token(TOKEN, Reply::ok());
+    f.restart_and_deliver().await;
+}
+
+async fn a_push_under_way_when_the_process_is_killed_goes_at_once_after_a_restart(engine: Engine) {
+    // The default lease: a minute, longer than `eventually` waits.
+    let (f, child) = Fixture::start(engine, &[]).await;
+    f.fake
+        .answer_token(TOKEN, Reply::ok().after(Duration::from_secs(30)));
+    f.order(1).await;
+    eventually("the push is under way", async || f.fake.requests() >= 1).await;
+    kill(child).await;
+    assert_eq!(f.undelivered().await, 1, "claimed, not delivered");
+
+    f.fake.answer_token(TOKEN, Reply::ok());
+    f.restart_and_deliver().await;
+}
+
+on_both_engines!(
+    undelivered_changes_survive_a_sigkill,
+    a_push_under_way_when_the_process_is_killed_goes_at_once_after_a_restart,
+);

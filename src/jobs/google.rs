@@ -1,4 +1,4 @@
-//! The Google dispatcher: drains the outbox's `google_object` rows into the Wallet API.
+//! The Google channel: the outbox's `google_object` rows as Wallet API objects.
 //!
 //! - **One call per object** for all its claimed rows: the object gets the card's current
 //!   face, so several versions waiting (an order, then a refund) need one PATCH.
@@ -13,31 +13,25 @@
 //!   403 `quotaExceeded`, the same PATCH goes again silently and the day's budget is marked
 //!   spent.
 //! - **Failures**: 5xx, 429 and transport errors retry with exponential back-off and jitter
-//!   (Google's `Retry-After` honoured), a dead letter after the last attempt; other refusals
+//!   (Google's `Retry-After` honoured) until Google answers (see `jobs::dispatch`); other refusals
 //!   (400, 403 `permissionDenied`, a refused service-account key) are dead letters at once,
 //!   logged as errors: retrying will not fix configuration.
 //! - **Pace**: every call waits in the client's token bucket (`google::pace::RequestPace`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 mod sync;
 
-use super::outbox::{Policy, later, serve};
+use super::dispatch::{Channel, Outcome};
 use crate::apple::template::Designs;
-use crate::google::{Outcome, WalletApi};
-use crate::metrics::Metrics;
-use crate::store::{Delivery, DeliveryEnd, Store, StoreError, now};
+use crate::google::WalletApi;
+use crate::store::{Delivery, Store, StoreError};
 
-/// The outbox kind this dispatcher drains.
+/// The outbox kind this channel delivers.
 pub const KIND: &str = "google_object";
 
-/// What the dispatcher works with.
-pub struct Dispatcher<W> {
+/// What the channel works with.
+pub struct Google<W> {
     pub store: Store,
     pub api: W,
     pub issuer_id: String,
@@ -48,8 +42,6 @@ pub struct Dispatcher<W> {
     /// The supplier's name on classes whose program names none.
     pub organization_name: Arc<str>,
     pub designs: Arc<Designs>,
-    pub policy: Policy,
-    pub metrics: Arc<Metrics>,
     /// Each program's class content hash as Google has it, as this process last learnt it
     /// (from `google_classes` or its own upsert): the common delivery needs no read for it.
     pub known_classes: std::sync::Mutex<std::collections::HashMap<String, String>>,
@@ -71,7 +63,8 @@ enum Step {
 
 impl Step {
     /// A call that did not succeed, as the step it ends the delivery with.
-    fn failed<T>(outcome: Outcome<T>) -> Step {
+    fn failed<T>(outcome: crate::google::Outcome<T>) -> Step {
+        use crate::google::Outcome;
         match outcome {
             Outcome::Retry {
                 status,
@@ -96,121 +89,27 @@ impl Step {
     }
 }
 
-impl<W: WalletApi + 'static> Dispatcher<W> {
-    /// Drains due rows until none is left; returns how many rows were handled.
-    pub async fn drain(self: &Arc<Self>) -> Result<usize, StoreError> {
-        let mut handled = 0;
-        loop {
-            let rows = self
-                .store
-                .claim_deliveries(KIND, now(), self.policy.lease, self.policy.batch)
-                .await?;
-            if rows.is_empty() {
-                return Ok(handled);
-            }
-            handled += rows.len();
-            self.deliver(rows).await?;
-        }
-    }
+impl<W: WalletApi + 'static> Channel for Google<W> {
+    const KIND: &'static str = KIND;
+    const NAME: &'static str = "google";
 
-    /// Drains the outbox whenever woken, until `shutdown`.
-    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let this = &self;
-        serve(&self.store, KIND, self.policy.poll, shutdown, move || {
-            this.drain()
-        })
-        .await;
-    }
-
-    /// One delivery per object of `rows`, at most `policy.concurrency` at once; then each
-    /// object's rows get their end.
-    async fn deliver(self: &Arc<Self>, rows: Vec<Delivery>) -> Result<(), StoreError> {
-        let mut by_object: BTreeMap<String, Vec<Delivery>> = BTreeMap::new();
-        for row in rows {
-            by_object.entry(row.target.clone()).or_default().push(row);
-        }
-        let permits = Arc::new(Semaphore::new(self.policy.concurrency.max(1)));
-        let mut calls = JoinSet::new();
-        for (object_id, rows) in by_object {
-            let (this, permits) = (Arc::clone(self), Arc::clone(&permits));
-            calls.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                let step = this.deliver_object(&object_id, &rows).await;
-                (object_id, rows, step)
-            });
-        }
-        while let Some(joined) = calls.join_next().await {
-            let Ok((object_id, rows, step)) = joined else {
-                continue; // a panicked call: its rows come back when the lease runs out
-            };
-            let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(1);
-            let end = match step {
-                Ok(step) => self.end_of(&object_id, attempts, step),
-                Err(e) => {
-                    tracing::warn!(error = %e, object = %object_id, "Google delivery: store error; retrying");
-                    DeliveryEnd::Retry {
-                        due_at: later(self.policy.backoff(attempts)),
-                        error: e.to_string(),
-                    }
-                }
-            };
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            self.store.finish_deliveries(&ids, &end, now()).await?;
-        }
-        Ok(())
-    }
-
-    fn end_of(&self, object_id: &str, attempts: i32, step: Step) -> DeliveryEnd {
-        match step {
-            Step::Applied { notified } => {
-                let how = if notified { "notified" } else { "silent" };
-                self.metrics.delivery("google", "delivered", how);
-                DeliveryEnd::Done
-            }
-            Step::Rejected { reason } => {
-                self.metrics.delivery("google", "dead", &label(&reason));
-                tracing::error!(object = %object_id, %reason, "Google Wallet refused the update; kept as a dead letter");
-                DeliveryEnd::Dead { error: reason }
-            }
+    async fn deliver(&self, object_id: &str, rows: &[Delivery]) -> Result<Outcome, StoreError> {
+        Ok(match self.deliver_object(object_id, rows).await? {
+            Step::Applied { notified: true } => Outcome::delivered("notified"),
+            Step::Applied { notified: false } => Outcome::delivered("silent"),
             Step::Retry {
                 reason,
                 retry_after,
-            } if attempts < self.policy.max_attempts => {
-                self.metrics.delivery("google", "retry", &label(&reason));
-                let delay = self
-                    .policy
-                    .backoff(attempts)
-                    .max(retry_after.unwrap_or_default());
-                tracing::warn!(object = %object_id, %reason, attempts, ?delay, "Google Wallet update failed; retrying");
-                DeliveryEnd::Retry {
-                    due_at: later(delay),
-                    error: reason,
-                }
-            }
-            Step::Retry { reason, .. } => {
-                self.metrics.delivery("google", "dead", &label(&reason));
-                tracing::error!(object = %object_id, %reason, attempts, "Google Wallet update failed on its last attempt; kept as a dead letter");
-                DeliveryEnd::Dead { error: reason }
-            }
-        }
+            } => Outcome::retry(reason, retry_after),
+            Step::Rejected { reason } => Outcome::dead(reason),
+        })
     }
-}
-
-/// A bounded metrics label for a failure reason: its status and Google's reason word.
-fn label(reason: &str) -> String {
-    reason
-        .split(':')
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .take(40)
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::google::Refusal;
+    use crate::google::{Outcome, Refusal};
 
     fn error(status: u16, reason: &str) -> Refusal {
         Refusal {
@@ -236,6 +135,5 @@ mod tests {
         );
         let throttled = Step::failed::<()>(Outcome::QuotaExceeded(error(403, "quotaExceeded")));
         assert!(matches!(throttled, Step::Retry { .. }));
-        assert_eq!(label("403 permissionDenied: no"), "403 permissionDenied");
     }
 }

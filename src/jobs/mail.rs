@@ -1,53 +1,34 @@
-//! The mail dispatcher: drains the outbox's `mail` rows through the [`Mailer`] (SMTP, or
-//! `.eml` files without a host). Each row carries its composed message; a delivered row's
-//! message is cleared (it may hold a one-time link). Connection failures and transient
-//! (4xx) SMTP answers retry with the outbox's exponential back-off and jitter, a dead letter
-//! after the last attempt; permanent (5xx) answers are dead letters at once. Mails go one at
-//! a time: they are few (one per enrollment or request), and a slow relay then holds one
-//! connection, not many.
+//! The mail channel: the outbox's `mail` rows through the [`Mailer`] (SMTP, or `.eml` files
+//! without a host). Each row carries its composed message and is a delivery of its own; a
+//! delivered row's message is cleared (it may hold a one-time link). Connection failures and
+//! transient (4xx) SMTP answers retry (see `jobs::dispatch`) for a day, after which the links
+//! a mail carries have long expired; permanent (5xx) answers are dead letters at once. A few
+//! mails go at once: they are few (one per enrollment or request), and the relay's pool
+//! holds a connection each.
 
-use std::sync::Arc;
+use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
-
-use super::outbox::{Policy, later, serve};
+use super::dispatch::{Channel, Outcome};
 use crate::mail::{MailMessage, Mailer, Sent};
-use crate::metrics::Metrics;
-use crate::store::{Delivery, DeliveryEnd, Store, StoreError, now};
+use crate::store::{Delivery, StoreError};
 
-/// The outbox kind this dispatcher drains.
+/// The outbox kind this channel delivers.
 pub const KIND: &str = crate::store::MAIL_KIND;
 
-/// What the dispatcher works with.
-pub struct Dispatcher {
-    pub store: Store,
+/// The channel: where mails go.
+pub struct Mail {
     pub mailer: Mailer,
-    pub policy: Policy,
-    pub metrics: Arc<Metrics>,
 }
 
-impl Dispatcher {
-    /// Drains due rows until none is left; returns how many rows were handled.
-    pub async fn drain(&self) -> Result<usize, StoreError> {
-        let mut handled = 0;
-        loop {
-            let rows = self
-                .store
-                .claim_deliveries(KIND, now(), self.policy.lease, self.policy.batch)
-                .await?;
-            if rows.is_empty() {
-                return Ok(handled);
-            }
-            handled += rows.len();
-            for row in rows {
-                let end = self.deliver(&row).await;
-                self.store.finish_deliveries(&[row.id], &end, now()).await?;
-            }
-        }
-    }
+impl Channel for Mail {
+    const KIND: &'static str = KIND;
+    const NAME: &'static str = "mail";
+    const PER_TARGET: bool = false;
+    const MAX_IN_FLIGHT: Option<usize> = Some(4);
+    const RETRY_WINDOW: Option<Duration> = Some(Duration::from_secs(24 * 3600));
 
-    /// Sends one row's mail and says how its delivery ends.
-    async fn deliver(&self, row: &Delivery) -> DeliveryEnd {
+    async fn deliver(&self, _to: &str, rows: &[Delivery]) -> Result<Outcome, StoreError> {
+        let row = &rows[0];
         let mail: Option<MailMessage> = row
             .payload
             .as_deref()
@@ -58,42 +39,10 @@ impl Dispatcher {
                 reason: "the queued mail cannot be read".into(),
             },
         };
-        match sent {
-            Sent::Delivered => {
-                self.metrics.delivery("mail", "delivered", "");
-                DeliveryEnd::Done
-            }
-            Sent::Rejected { reason } => {
-                self.metrics.delivery("mail", "dead", &reason);
-                tracing::error!(outbox.id = row.id, %reason, "a mail was refused; kept as a dead letter");
-                DeliveryEnd::Dead { error: reason }
-            }
-            Sent::Retry { reason } if row.attempts < self.policy.max_attempts => {
-                self.metrics.delivery("mail", "retry", &reason);
-                let delay = self.policy.backoff(row.attempts);
-                tracing::warn!(outbox.id = row.id, %reason, attempts = row.attempts, ?delay, "sending a mail failed; retrying");
-                DeliveryEnd::Retry {
-                    due_at: later(delay),
-                    error: reason,
-                }
-            }
-            Sent::Retry { reason } => {
-                self.metrics.delivery("mail", "dead", &reason);
-                tracing::error!(outbox.id = row.id, %reason, "sending a mail failed on its last attempt; kept as a dead letter");
-                DeliveryEnd::Dead { error: reason }
-            }
-        }
-    }
-
-    /// Drains the mail queue whenever woken, until `shutdown`.
-    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        if let Some(dir) = self.mailer.folder() {
-            tracing::info!(mail.dir = %dir.display(), "no SMTP host configured (WALLETCARDS_MAIL__HOST): mails are written to files");
-        }
-        let this = &self;
-        serve(&self.store, KIND, self.policy.poll, shutdown, move || {
-            this.drain()
+        Ok(match sent {
+            Sent::Delivered => Outcome::delivered(""),
+            Sent::Rejected { reason } => Outcome::dead(reason),
+            Sent::Retry { reason } => Outcome::retry(reason, None),
         })
-        .await;
     }
 }

@@ -1,8 +1,10 @@
 //! Background work of `serve`: the scheduled recompute of time-based balance changes, the
-//! outbox dispatchers that deliver card changes to the wallets, and housekeeping.
+//! outbox's delivery loop ([`dispatch`]) with one module per channel (Apple pushes, Google
+//! objects, mail), and housekeeping.
 
+pub mod apple;
+pub mod dispatch;
 pub mod google;
 pub mod housekeeping;
 pub mod mail;
-pub mod outbox;
 pub mod recompute;

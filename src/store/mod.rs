@@ -51,8 +51,8 @@ pub use ledger::{
 pub use links::{EmailLink, LinkPurpose, RecentLinks};
 pub use members::{MemberKey, normalize_email};
 pub use outbox::{
-    CHANNEL as OUTBOX_CHANNEL, DeadLetter, Delivery, DeliveryEnd, MAIL as MAIL_KIND, OutboxStats,
-    Signals,
+    CHANNEL as OUTBOX_CHANNEL, Claimer, DeadLetter, Delivery, DeliveryEnd, MAIL as MAIL_KIND,
+    OutboxStats, Signals,
 };
 pub use rows::Page;
 pub use sessions::WebSession;
@@ -91,6 +91,8 @@ pub struct Store {
     cache: std::sync::Arc<cache::Cache>,
     /// Wakes this process's dispatchers after a commit that queued deliveries.
     wake: std::sync::Arc<outbox::Signals>,
+    /// The liveness locks of this store's claimers (PostgreSQL).
+    liveness: std::sync::Arc<outbox::Liveness>,
 }
 
 /// Runs `$body` with `$pool` bound to the engine's reading pool; the body is compiled once per
@@ -141,6 +143,7 @@ impl Store {
             db,
             cache: Default::default(),
             wake: Default::default(),
+            liveness: Default::default(),
         })
     }
 
@@ -175,6 +178,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.liveness.release().await;
         match &self.db {
             Db::Sqlite { read, write } => {
                 read.close().await;

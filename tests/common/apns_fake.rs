@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -53,6 +53,8 @@ pub struct Reply {
     pub status: u16,
     pub reason: Option<String>,
     pub retry_after: Option<String>,
+    /// How long the fake takes to answer.
+    pub delay: Option<Duration>,
 }
 
 impl Reply {
@@ -61,6 +63,7 @@ impl Reply {
             status: 200,
             reason: None,
             retry_after: None,
+            delay: None,
         }
     }
 
@@ -69,11 +72,18 @@ impl Reply {
             status,
             reason: Some(reason.to_owned()),
             retry_after: None,
+            delay: None,
         }
     }
 
     pub fn with_retry_after(mut self, value: &str) -> Self {
         self.retry_after = Some(value.to_owned());
+        self
+    }
+
+    /// The same answer, `delay` late.
+    pub fn after(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
         self
     }
 }
@@ -369,6 +379,9 @@ async fn handle(shared: &Shared, uid: Option<&str>, request: Request<Incoming>) 
         Err(reply) => reply,
         Ok((token, topic)) => {
             let reply = scripted(shared, &token);
+            if let Some(delay) = reply.delay {
+                tokio::time::sleep(delay).await;
+            }
             if reply.status == 200 {
                 let delivery = Delivery {
                     token,

@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 use sha2::{Digest, Sha256};
 
-use super::{Dispatcher, Step};
+use super::{Google, Step};
 use crate::domain::balance::Balance;
 use crate::domain::face::Notify;
 use crate::domain::ids::CardId;
@@ -18,7 +18,7 @@ use crate::render::stamps::Grid;
 use crate::render::{logo_url, stamp_grid_url};
 use crate::store::{CardBundle, Delivery, StoreError, now};
 
-impl<W: WalletApi + 'static> Dispatcher<W> {
+impl<W: WalletApi + 'static> Google<W> {
     /// Brings the object of the rows' card up to the card's current face.
     pub(super) async fn deliver_object(
         &self,
