@@ -39,13 +39,6 @@ pub const PERSONAL_LINK_TTL: TimeDelta = TimeDelta::hours(72);
 /// How long opening a link shows the person their cards (in the browser that opened it).
 pub const HOLDER_SESSION_TTL: TimeDelta = TimeDelta::hours(2);
 
-/// How many one-time links may be mailed within an hour (`WALLETCARDS_MAIL__PER_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MailLimits {
-    pub per_address_per_hour: u32,
-    pub per_invite_per_hour: u32,
-}
-
 /// Whether a requested link was mailed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mailed {

@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 mod sync;
 
 use super::outbox::{Policy, later, serve};
-use crate::apple::template::Designs;
+use crate::designs::Designs;
 use crate::google::{Outcome, WalletApi};
 use crate::metrics::Metrics;
 use crate::store::{Delivery, DeliveryEnd, Store, StoreError, now};

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Dispatcher, Step};
 use crate::domain::balance::Balance;
+use crate::domain::card::face_of;
 use crate::domain::face::Notify;
 use crate::domain::ids::CardId;
 use crate::domain::model::Program;
@@ -13,7 +14,6 @@ use crate::google::mapping::{ObjectInput, loyalty_class, object_fields, object_s
 use crate::google::model::{LoyaltyObject, LoyaltyObjectPatch, NotifyPreference, ResourceId};
 use crate::google::pace::{Delivery as Pacing, NOTIFICATIONS_PER_DAY, most_important};
 use crate::google::{Outcome, WalletApi};
-use crate::passes::face_of;
 use crate::render::stamps::Grid;
 use crate::render::{logo_url, stamp_grid_url};
 use crate::store::{CardBundle, Delivery, StoreError, now};
@@ -92,7 +92,7 @@ impl<W: WalletApi + 'static> Dispatcher<W> {
             )),
             _ => None,
         };
-        let member_url = crate::passes::member_url(&self.public_url, &bundle.card);
+        let member_url = crate::designs::member_url(&self.public_url, &bundle.card);
         let words = self.designs.words(&bundle.program.design);
         let input = ObjectInput {
             code: &bundle.card.code,
