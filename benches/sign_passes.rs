@@ -1,5 +1,5 @@
 //! Pass signing throughput: builds and signs N passes of the `default` design from a warm
-//! signer, the way `passes::render_pkpass` does it (zero balance → card face → pass.json,
+//! signer, as `passes::PassMaker::render_pkpass` does it (zero balance → card face → pass.json,
 //! localized strings, manifest, PKCS#7 signature, zip), and compares the rate with the rate of
 //! bare RSA-2048 signatures measured the same way.
 //!
@@ -42,7 +42,7 @@ use sha1::{Digest, Sha1};
 use walletcards::apple::devcerts::write_dev_certs;
 use walletcards::apple::package::{PassContent, build_pkpass, pass_json};
 use walletcards::apple::signer::{Signer, SignerSource};
-use walletcards::apple::template::{Design, Designs};
+use walletcards::apple::template::{PassTemplate, PassTemplates};
 use walletcards::domain::balance::Balance;
 use walletcards::domain::codes::{AuthToken, CardCode, SerialNumber};
 use walletcards::domain::face::{CardFace, FaceInput, card_face};
@@ -256,7 +256,7 @@ fn cards(n: usize) -> Vec<Card> {
         .collect()
 }
 
-/// The face `passes::face_of` computes for a freshly issued card.
+/// The face `domain::card::face_of` computes for a freshly issued card.
 fn face(program: &Program, card: &Card) -> CardFace {
     let balance = Balance::zero(&program.rules);
     card_face(&FaceInput {
@@ -289,8 +289,13 @@ fn content<'a>(program: &'a Program, card: &'a Card, face: &'a CardFace) -> Pass
     }
 }
 
-/// What `passes::render_pkpass` does on the blocking pool for one card.
-fn render(signer: &Signer, design: &Design, program: &Program, card: &Card) -> Result<Vec<u8>> {
+/// What `PassMaker::render_pkpass` does on the blocking pool for one card.
+fn render(
+    signer: &Signer,
+    design: &PassTemplate,
+    program: &Program,
+    card: &Card,
+) -> Result<Vec<u8>> {
     let face = face(program, card);
     Ok(build_pkpass(
         signer,
@@ -312,7 +317,7 @@ fn zip_entry(pkpass: &[u8], name: &str) -> Result<Vec<u8>> {
 fn manifest_of(
     template: &Map<String, Value>,
     signer: &Signer,
-    design: &Design,
+    design: &PassTemplate,
     program: &Program,
     card: &Card,
 ) -> Result<Vec<u8>> {
@@ -397,7 +402,7 @@ fn main() -> Result<()> {
     };
     let signer = Signer::load(&source, &paths.wwdr_cert, None, None, Utc::now())?;
     let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("pass_templates");
-    let designs = Designs::load(&templates)?;
+    let designs = PassTemplates::load(&templates)?;
     let design = designs.get("default").context("no default design")?;
     let program = program()?;
     let warm_up = cards(WARM_UP);

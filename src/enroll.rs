@@ -25,12 +25,12 @@ use crate::domain::i18n::Lang;
 use crate::domain::ids::{AccountId, EmailLinkId, InviteId, MemberId};
 use crate::domain::invites::{Invite, InviteStatus};
 use crate::domain::model::{Account, Card, Member, Program, ProgramStatus};
-use crate::http::auth::{random_token, token_hash};
 use crate::mail::compose::{LinkMail, LinkMailContent, link_mail};
 use crate::state::AppState;
 use crate::store::{
     EmailLink, LinkPurpose, MemberKey, NewEnrollment, StoreError, normalize_email, now,
 };
+use crate::tokens::{random_token, token_hash};
 
 /// How long a link mailed from a public form works.
 pub const FORM_LINK_TTL: TimeDelta = TimeDelta::minutes(30);
@@ -38,13 +38,6 @@ pub const FORM_LINK_TTL: TimeDelta = TimeDelta::minutes(30);
 pub const PERSONAL_LINK_TTL: TimeDelta = TimeDelta::hours(72);
 /// How long opening a link shows the person their cards (in the browser that opened it).
 pub const HOLDER_SESSION_TTL: TimeDelta = TimeDelta::hours(2);
-
-/// How many one-time links may be mailed within an hour (`WALLETCARDS_MAIL__PER_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MailLimits {
-    pub per_address_per_hour: u32,
-    pub per_invite_per_hour: u32,
-}
 
 /// Whether a requested link was mailed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

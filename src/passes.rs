@@ -1,7 +1,8 @@
-//! Turning a stored card into what it shows and into its signed pass: the one place that
-//! joins store data, the card face and the Apple package, shared by the admin API and the
-//! PassKit web service. Signed passes are cached per (card, version) in process, so the storm
-//! of fetches that follows a push signs each version once.
+//! A card's signed Apple pass: the one place that joins a card bundle, its face and its design
+//! with the Apple package, shared by the admin API, the member page and the PassKit web
+//! service. It takes what signing needs (the signer, the pass templates, the public URL, the
+//! supplier's name), not the application state. Signed passes are cached per (card, version)
+//! in process, so the storm of fetches that follows a push signs each version once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,38 +11,13 @@ use axum::body::Bytes;
 use quick_cache::Weighter;
 
 use crate::apple::package::{PassContent, PassError, build_pkpass};
-use crate::domain::face::{CardFace, FaceInput, card_face};
+use crate::apple::signer::Signer;
+use crate::apple::template::PassTemplates;
+use crate::designs::{MEMBER_PAGE_LABEL, member_url};
+use crate::domain::card::{CardBundle, face_of};
+use crate::domain::face::{FaceField, FaceValue};
 use crate::domain::ids::CardId;
 use crate::domain::model::CardStatus;
-use crate::state::AppState;
-use crate::store::CardBundle;
-
-/// What the card shows in its current version, with the change message of that version.
-pub fn face_of(bundle: &CardBundle) -> CardFace {
-    card_face(&FaceInput {
-        program: &bundle.program,
-        holder_name: &bundle.member.name,
-        company_name: &bundle.account.name,
-        code: &bundle.card.code,
-        status: bundle.card.status,
-        balance: &bundle.balance,
-        notify: bundle.card.notify,
-    })
-}
-
-/// The holder's member page: public, opened with the card's own token (see
-/// `http::pages::member`).
-pub fn member_url(public_url: &str, card: &crate::domain::model::Card) -> String {
-    format!(
-        "{public_url}/m/{}?t={}",
-        card.serial,
-        card.auth_token.expose()
-    )
-}
-
-/// The label of the pass's back field that links the member page (translated in the
-/// designs' strings).
-pub const MEMBER_PAGE_LABEL: &str = "Your card online";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -53,53 +29,63 @@ pub enum RenderError {
     Join(#[from] tokio::task::JoinError),
 }
 
-/// Builds and signs the card's pass on the blocking pool (signing is CPU work).
-pub async fn render_pkpass(state: &AppState, bundle: CardBundle) -> Result<Vec<u8>, RenderError> {
-    let design =
-        state
-            .designs
-            .get(&bundle.program.design)
-            .ok_or_else(|| RenderError::MissingDesign {
+/// What signing a card's pass takes.
+pub struct PassMaker {
+    pub signer: Arc<Signer>,
+    pub templates: PassTemplates,
+    /// Public base URL without trailing slash.
+    pub public_url: Arc<str>,
+    /// The supplier's name on passes whose program names none.
+    pub organization_name: Arc<str>,
+}
+
+impl PassMaker {
+    /// Builds and signs the card's pass on the blocking pool (signing is CPU work).
+    pub async fn render_pkpass(&self, bundle: CardBundle) -> Result<Vec<u8>, RenderError> {
+        let template = self.templates.get(&bundle.program.design).ok_or_else(|| {
+            RenderError::MissingDesign {
                 program: bundle.program.id.to_string(),
                 design: bundle.program.design.clone(),
-            })?;
-    let signer = Arc::clone(&state.signer);
-    let web_service_url = format!("{}/passes", state.public_url);
-    let member_page = member_url(&state.public_url, &bundle.card);
-    let organization = Arc::clone(&state.organization_name);
-    let span = tracing::Span::current();
-    let bytes = tokio::task::spawn_blocking(move || {
-        let _entered = span.enter();
-        let mut face = face_of(&bundle);
-        // Wallet turns the link on the back of the pass into a tap target.
-        face.back.push(crate::domain::face::FaceField {
-            key: "member_page",
-            label: MEMBER_PAGE_LABEL,
-            value: crate::domain::face::FaceValue::Text(member_page),
-            change_message: None,
-        });
-        let b = &bundle;
-        let content = PassContent {
-            serial: b.card.serial.as_str(),
-            auth_token: b.card.auth_token.expose(),
-            barcode_message: b.card.code.as_str(),
-            barcode_alt_text: &b.card.code.display(),
-            organization_name: b
-                .program
-                .branding
-                .organization_name
-                .as_deref()
-                .unwrap_or(&organization),
-            description: &b.program.name,
-            branding: &b.program.branding,
-            web_service_url: &web_service_url,
-            voided: b.card.status == CardStatus::Revoked,
-            face: &face,
-        };
-        build_pkpass(&signer, &design, &content)
-    })
-    .await??;
-    Ok(bytes)
+            }
+        })?;
+        let signer = Arc::clone(&self.signer);
+        let web_service_url = format!("{}/passes", self.public_url);
+        let member_page = member_url(&self.public_url, &bundle.card);
+        let organization = Arc::clone(&self.organization_name);
+        let span = tracing::Span::current();
+        let bytes = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut face = face_of(&bundle);
+            // Wallet turns the link on the back of the pass into a tap target.
+            face.back.push(FaceField {
+                key: "member_page",
+                label: MEMBER_PAGE_LABEL,
+                value: FaceValue::Text(member_page),
+                change_message: None,
+            });
+            let b = &bundle;
+            let content = PassContent {
+                serial: b.card.serial.as_str(),
+                auth_token: b.card.auth_token.expose(),
+                barcode_message: b.card.code.as_str(),
+                barcode_alt_text: &b.card.code.display(),
+                organization_name: b
+                    .program
+                    .branding
+                    .organization_name
+                    .as_deref()
+                    .unwrap_or(&organization),
+                description: &b.program.name,
+                branding: &b.program.branding,
+                web_service_url: &web_service_url,
+                voided: b.card.status == CardStatus::Revoked,
+                face: &face,
+            };
+            build_pkpass(&signer, &template, &content)
+        })
+        .await??;
+        Ok(bytes)
+    }
 }
 
 /// Counters of the pass pipeline, read by `/metrics`. Relaxed atomics: each is a count on its
@@ -143,43 +129,45 @@ impl Weighter<(CardId, i64), Bytes> for ByteSize {
     }
 }
 
-/// Signed passes by (card id, card version). A version's pass never changes (every change of
-/// what a card shows, its status or its program, member or company bumps the version), so
-/// entries need no expiry; the least useful go when the byte budget is spent.
+/// Signed passes by (card id, card version), and the maker that signs the missing ones. A
+/// version's pass never changes (every change of what a card shows, its status or its program,
+/// member or company bumps the version), so entries need no expiry; the least useful go when
+/// the byte budget is spent.
 pub struct PassCache {
+    maker: PassMaker,
     passes: quick_cache::sync::Cache<(CardId, i64), Bytes, ByteSize>,
     pub metrics: PassMetrics,
 }
 
 impl PassCache {
-    /// A cache holding at most about `max_bytes` of signed passes.
-    pub fn new(max_bytes: u64) -> Self {
+    /// A cache of the passes `maker` signs, holding at most about `max_bytes` of them.
+    pub fn new(maker: PassMaker, max_bytes: u64) -> Self {
         // A pass is ~10 kB to ~500 kB depending on its images.
         let estimated_items = usize::try_from(max_bytes / 50_000).unwrap_or(1024).max(16);
         Self {
+            maker,
             passes: quick_cache::sync::Cache::with_weighter(estimated_items, max_bytes, ByteSize),
             metrics: PassMetrics::default(),
         }
     }
-}
 
-/// The signed pass of the card's current version: from the cache, or signed once while
-/// concurrent fetches of the same version wait for it.
-pub async fn signed_pass(state: &AppState, bundle: CardBundle) -> Result<Bytes, RenderError> {
-    let cache = &state.passes;
-    let key = (bundle.card.id.clone(), bundle.card.version);
-    match cache.passes.get_value_or_guard_async(&key).await {
-        Ok(pass) => {
-            PassMetrics::add(&cache.metrics.cache_hits);
-            Ok(pass)
-        }
-        Err(guard) => {
-            PassMetrics::add(&cache.metrics.cache_misses);
-            let pass = Bytes::from(render_pkpass(state, bundle).await?);
-            PassMetrics::add(&cache.metrics.signed);
-            // Fails only if the placeholder was removed meanwhile; nothing here removes any.
-            let _ = guard.insert(pass.clone());
-            Ok(pass)
+    /// The signed pass of the card's current version: from the cache, or signed once while
+    /// concurrent fetches of the same version wait for it.
+    pub async fn signed_pass(&self, bundle: CardBundle) -> Result<Bytes, RenderError> {
+        let key = (bundle.card.id.clone(), bundle.card.version);
+        match self.passes.get_value_or_guard_async(&key).await {
+            Ok(pass) => {
+                PassMetrics::add(&self.metrics.cache_hits);
+                Ok(pass)
+            }
+            Err(guard) => {
+                PassMetrics::add(&self.metrics.cache_misses);
+                let pass = Bytes::from(self.maker.render_pkpass(bundle).await?);
+                PassMetrics::add(&self.metrics.signed);
+                // Fails only if the placeholder was removed meanwhile; nothing here removes any.
+                let _ = guard.insert(pass.clone());
+                Ok(pass)
+            }
         }
     }
 }

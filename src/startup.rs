@@ -13,11 +13,12 @@ use tokio_util::sync::CancellationToken;
 use crate::apple::apns::ApnsClient;
 use crate::apple::devcerts::{DevCertPaths, write_dev_certs};
 use crate::apple::signer::{Signer, SignerSource};
-use crate::apple::template::Designs;
+use crate::apple::template::PassTemplates;
 use crate::config::Settings;
+use crate::designs::Designs;
 use crate::http::auth::{create_api_key, hash_env_key};
 use crate::jobs::dispatch::Dispatcher;
-use crate::passes::PassCache;
+use crate::passes::{PassCache, PassMaker};
 use crate::state::AppState;
 use crate::store::{Role, Store};
 
@@ -75,12 +76,14 @@ impl Application {
             ),
             false => None,
         };
-        let designs = Designs::load(&settings.templates_dir).with_context(|| {
+        let loading = || {
             format!(
                 "loading pass designs from {}",
                 settings.templates_dir.display()
             )
-        })?;
+        };
+        let designs = Designs::load(&settings.templates_dir).with_context(loading)?;
+        let templates = PassTemplates::prepare(&designs).with_context(loading)?;
         let created_admin_key = bootstrap_admin_key(&store, settings).await?;
         let listener = TcpListener::bind(settings.bind)
             .await
@@ -99,12 +102,21 @@ impl Application {
                  WALLETCARDS_GOOGLE__SERVICE_ACCOUNT to issue Google Wallet cards"
             ),
         }
+        let signer = Arc::new(signer);
+        let public_url: Arc<str> = public_url.into();
+        let organization_name: Arc<str> = settings.organization_name.as_str().into();
+        let pass_maker = PassMaker {
+            signer: Arc::clone(&signer),
+            templates,
+            public_url: Arc::clone(&public_url),
+            organization_name: Arc::clone(&organization_name),
+        };
         let state = AppState {
             store,
-            signer: Arc::new(signer),
+            signer,
             designs: Arc::new(designs),
-            public_url: public_url.into(),
-            organization_name: settings.organization_name.as_str().into(),
+            public_url,
+            organization_name,
             env_admin_key_hash: settings
                 .admin_key
                 .as_ref()
@@ -114,12 +126,12 @@ impl Application {
             metrics: Arc::default(),
             google: google.map(Arc::new),
             google_callbacks: google_callbacks(settings)?.map(Arc::new),
-            passes: Arc::new(PassCache::new(PASS_CACHE_BYTES)),
-            public_limit: Arc::new(crate::http::pages::limit::PublicLimit::new(
+            passes: Arc::new(PassCache::new(pass_maker, PASS_CACHE_BYTES)),
+            public_limit: Arc::new(crate::limit::PublicLimit::new(
                 settings.public_requests_per_minute,
                 settings.trusted_proxy_networks()?,
             )),
-            mail_limits: crate::enroll::MailLimits {
+            mail_limits: crate::state::MailLimits {
                 per_address_per_hour: settings.mail.per_address_per_hour,
                 per_invite_per_hour: settings.mail.per_invite_per_hour,
             },

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::apple::signer::Signer;
-use crate::apple::template::Designs;
+use crate::designs::Designs;
 use crate::passes::PassCache;
 use crate::store::Store;
 
@@ -28,9 +28,16 @@ pub struct AppState {
     /// Counters of this process, shared with its workers.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The per-address request limit of the public pages.
-    pub public_limit: Arc<crate::http::pages::limit::PublicLimit>,
+    pub public_limit: Arc<crate::limit::PublicLimit>,
     /// Signed passes by card version, and the counters of the pass pipeline.
     pub passes: Arc<PassCache>,
     /// How many one-time links may be mailed to one address and through one invite an hour.
-    pub mail_limits: crate::enroll::MailLimits,
+    pub mail_limits: MailLimits,
+}
+
+/// How many one-time links may be mailed within an hour (`WALLETCARDS_MAIL__PER_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailLimits {
+    pub per_address_per_hour: u32,
+    pub per_invite_per_hour: u32,
 }

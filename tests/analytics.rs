@@ -67,7 +67,11 @@ async fn shop(engine: Engine) -> Shop {
     let ola_tiers = card(&app, &tiers, ola).await;
     let anna_stamps = card(&app, &stamps, anna).await;
 
-    let today = Utc::now().date_naive();
+    // Today where the programs are: between 23:00 and 24:00 UTC it is already tomorrow in
+    // Berlin, and the cards issued now count in the range that ends there.
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive();
     let first_day = today - Days::new(10);
     let day = |n: u64| first_day + Days::new(n);
     book(&app, &tiers, anna, "A-1", 400_000, &at(day(0), "10:00:00")).await;

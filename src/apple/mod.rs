@@ -1,4 +1,4 @@
-//! Apple Wallet: pass templates, pass packages (manifest, zip), signing, the independent
+//! Apple Wallet: designs made ready for passes, pass packages (manifest, zip), signing, the independent
 //! validator, development certificates and the APNs client. The only module that signs with
 //! openssl (passes, and APNs provider tokens).
 

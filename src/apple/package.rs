@@ -14,7 +14,7 @@ use zip::{CompressionMethod, ZipWriter};
 
 use super::signer::{Signer, SignerError};
 use super::strings;
-use super::template::{Design, DesignStrings};
+use super::template::{PassStrings, PassTemplate};
 use crate::domain::face::{CardFace, FaceValue};
 use crate::domain::i18n::Lang;
 use crate::domain::model::Branding;
@@ -48,9 +48,9 @@ pub struct PassContent<'a> {
     pub face: &'a CardFace,
 }
 
-/// pass.json for `content` on `design`, as bytes (serialized once, hashed and zipped as is).
-pub fn pass_json(signer: &Signer, design: &Design, content: &PassContent<'_>) -> Vec<u8> {
-    pass_json::serialize(signer, design, content, &english_texts(content.face))
+/// pass.json for `content` on `template`, as bytes (serialized once, hashed and zipped as is).
+pub fn pass_json(signer: &Signer, template: &PassTemplate, content: &PassContent<'_>) -> Vec<u8> {
+    pass_json::serialize(signer, template, content, &english_texts(content.face))
 }
 
 /// [`pass_json::english`] of every field, in `CardFace::fields` order: rendered once per pass
@@ -64,14 +64,14 @@ fn english_texts(face: &CardFace) -> Vec<Option<Cow<'_, str>>> {
 /// One language's pass.strings: the design's text, then translations of this pass's sentences
 /// (their English text is the key, so a device in another language shows English).
 struct LocalizedStrings<'a> {
-    design: &'a DesignStrings,
+    design: &'a PassStrings,
     /// This pass's lines, UTF-16 LE, written after `design.utf16`.
     lines: Vec<u8>,
     sha1: String,
 }
 
 fn localized_strings<'a>(
-    design: &'a Design,
+    template: &'a PassTemplate,
     face: &CardFace,
     english: &[Option<Cow<'_, str>>],
 ) -> Vec<LocalizedStrings<'a>> {
@@ -86,7 +86,7 @@ fn localized_strings<'a>(
             Some((&f.value, key))
         })
         .collect();
-    design
+    template
         .strings
         .iter()
         .map(|s| {
@@ -114,17 +114,18 @@ fn localized_strings<'a>(
 /// The complete signed pass.
 pub fn build_pkpass(
     signer: &Signer,
-    design: &Design,
+    template: &PassTemplate,
     content: &PassContent<'_>,
 ) -> Result<Vec<u8>, PassError> {
     let english = english_texts(content.face);
-    let pass_json = pass_json::serialize(signer, design, content, &english);
-    let lproj = localized_strings(design, content.face, &english);
+    let pass_json = pass_json::serialize(signer, template, content, &english);
+    let lproj = localized_strings(template, content.face, &english);
     let pass_json_sha1 = hex::encode(Sha1::digest(&pass_json));
-    let mut manifest: BTreeMap<&str, &str> = design
-        .image_hashes
+    let mut manifest: BTreeMap<&str, &str> = template
+        .design
+        .images
         .iter()
-        .map(|(path, sha1)| (path.as_str(), sha1.as_str()))
+        .map(|image| (image.path.as_str(), image.sha1.as_str()))
         .collect();
     manifest.insert("pass.json", &pass_json_sha1);
     for strings in &lproj {
@@ -142,21 +143,24 @@ pub fn build_pkpass(
             ("manifest.json", [&manifest[..], &[]]),
             ("signature", [&signature[..], &[]]),
         ]);
-    write_zip(design, files.collect())
+    write_zip(template, files.collect())
 }
 
-/// The design's images, then `files` (path, its bytes in two parts), all stored: the entries are
+/// The template's images, then `files` (path, its bytes in two parts), all stored: the entries are
 /// small, the images are already compressed PNGs, and each deflate stream allocates ~300 KB of
 /// compressor state, which cost more CPU per pass than the signature.
-fn write_zip(design: &Design, files: Vec<(&str, [&[u8]; 2])>) -> Result<Vec<u8>, PassError> {
+fn write_zip(
+    template: &PassTemplate,
+    files: Vec<(&str, [&[u8]; 2])>,
+) -> Result<Vec<u8>, PassError> {
     // Room for every entry's local and central headers, so the buffer is never moved.
     let capacity = files
         .iter()
-        .fold(design.images_zip_len, |sum, (path, parts)| {
+        .fold(template.images_zip_len, |sum, (path, parts)| {
             sum + 128 + 2 * path.len() + parts[0].len() + parts[1].len()
         });
     let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(capacity)));
-    zip.merge_archive(design.images_zip.clone())?;
+    zip.merge_archive(template.images_zip.clone())?;
     let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     for (path, parts) in files {
         zip.start_file(path, stored)?;

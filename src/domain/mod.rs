@@ -4,6 +4,7 @@
 //! Google render the same facts and the rules can be tested in isolation.
 
 pub mod balance;
+pub mod card;
 pub mod codes;
 pub mod contact;
 pub mod devices;

@@ -20,11 +20,11 @@ use super::model::{
     LoyaltyClass, LoyaltyPoints, ObjectFields, ObjectState, ResourceId, ReviewStatus, TextModule,
     TranslatedString,
 };
+use crate::designs::MEMBER_PAGE_LABEL;
 use crate::domain::codes::CardCode;
 use crate::domain::face::{CardFace, FaceField, FaceValue};
 use crate::domain::i18n::{Lang, Words};
 use crate::domain::model::{CardStatus, Program};
-use crate::passes::MEMBER_PAGE_LABEL;
 
 /// Keys of the field shown as the second figure, in order of preference.
 const SECOND_FIGURE: [&str; 2] = ["rewards", "spend"];
@@ -251,9 +251,9 @@ mod tests {
     }
 
     /// The shipped default design, with its English, Russian and Chinese words.
-    fn design() -> std::sync::Arc<crate::apple::template::Design> {
+    fn design() -> std::sync::Arc<crate::designs::Design> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/pass_templates");
-        let designs = crate::apple::template::Designs::load(std::path::Path::new(dir));
+        let designs = crate::designs::Designs::load(std::path::Path::new(dir));
         designs
             .expect("designs")
             .get("default")

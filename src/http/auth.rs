@@ -6,8 +6,6 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use base64::Engine;
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -15,6 +13,7 @@ use crate::domain::ids::ApiKeyId;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{ApiKeyRecord, Role, Store, StoreError, WebSession, now};
+use crate::tokens::{random_token, same_secret, token_hash};
 
 /// A caller that presented a valid key with the admin role.
 pub struct Admin;
@@ -167,23 +166,6 @@ pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a 
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
-}
-
-/// What is stored of a session token: its SHA-256, hex.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// 256 random bits, base64url: API key secrets, session and CSRF tokens.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Two secrets compared in constant time.
-pub fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// SHA-256 of the bootstrap key, held instead of the key itself.

@@ -23,7 +23,7 @@ use std::sync::Arc;
 mod sync;
 
 use super::dispatch::{Channel, Outcome};
-use crate::apple::template::Designs;
+use crate::designs::Designs;
 use crate::google::WalletApi;
 use crate::store::{Delivery, Store, StoreError};
 

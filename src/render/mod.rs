@@ -6,7 +6,7 @@ pub mod png;
 pub mod qr;
 pub mod stamps;
 
-use crate::apple::template::Design;
+use crate::designs::Design;
 use crate::domain::model::Color;
 
 /// The public URL of the design image with SHA-1 `hash`.

@@ -6,23 +6,12 @@ use chrono::{DateTime, Utc};
 use super::rows::CardRow;
 use super::tx::{Tx, args};
 use super::{Store, StoreError, StoreResult, is_unique_violation, next_card_mtime, now, read};
-use crate::domain::balance::Balance;
+use crate::domain::card::CardBundle;
 use crate::domain::codes::{CardCode, SerialNumber};
 use crate::domain::ids::{CardId, MemberId};
-use crate::domain::model::{Account, Card, CardStatus, Member, Program};
+use crate::domain::model::{Card, CardStatus};
 
 pub(super) const COLUMNS: &str = "id, program_id, member_id, account_id, serial, auth_token, code, status, version, updated_at, created_at, notify, google_object_id";
-
-/// A card with everything its face is computed from.
-#[derive(Debug, Clone)]
-pub struct CardBundle {
-    pub card: Card,
-    pub program: Program,
-    pub member: Member,
-    pub account: Account,
-    /// What the card shows: its holder's balance as of the holder's last change.
-    pub balance: Balance,
-}
 
 /// Gives every card matching `$column = $id` a new version inside transaction `$tx`, with one
 /// modification time later than the newest of them.

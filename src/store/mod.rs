@@ -34,13 +34,14 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+/// What [`Store::card_bundle`] assembles (a domain type, named here too for callers of the store).
+pub use crate::domain::card::CardBundle;
 pub use analytics::{
     ACTIVE_DAYS, Analytics, AnalyticsQuery, Bucket, CardCounts, ExportCursor, ExportedOrder,
     GoogleEvents, Installs, OrderExport, OrderTotals, Point, ProgramAnalytics, PushCounts, Rewards,
     TierCount,
 };
 pub use api_keys::{ApiKeyRecord, RevokeError, Role};
-pub use cards::CardBundle;
 pub use devices::{DeviceLog, DeviceRecord, NewRegistration, Registered};
 pub use erase::{ERASED_NAME, Erasure, ExportCard, MemberExport};
 pub use invites::NewEnrollment;

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::PassContent;
 use crate::apple::signer::Signer;
-use crate::apple::template::Design;
+use crate::apple::template::PassTemplate;
 use crate::domain::face::{FaceField, FaceValue};
 use crate::domain::i18n::Lang;
 
@@ -26,15 +26,16 @@ pub(super) fn english(value: &FaceValue) -> Option<Cow<'_, str>> {
     }
 }
 
-/// pass.json for `content` on `design`; `english` holds [`english`] of every face field, in
+/// pass.json for `content` on `template`; `english` holds [`english`] of every face field, in
 /// `CardFace::fields` order.
 pub(super) fn serialize(
     signer: &Signer,
-    design: &Design,
+    template: &PassTemplate,
     content: &PassContent<'_>,
     english: &[Option<Cow<'_, str>>],
 ) -> Vec<u8> {
-    let mut pass: BTreeMap<&str, Entry<'_>> = design
+    let mut pass: BTreeMap<&str, Entry<'_>> = template
+        .design
         .skeleton
         .iter()
         .map(|(key, value)| (key.as_str(), Entry::Skeleton(value)))

@@ -14,7 +14,7 @@ use super::{PassContent, build_pkpass};
 use crate::apple::devcerts::write_dev_certs;
 use crate::apple::signer::{Signer, SignerSource};
 use crate::apple::strings;
-use crate::apple::template::Designs;
+use crate::apple::template::PassTemplates;
 use crate::apple::verify::{VerifyOptions, verify_pkpass};
 use crate::domain::face::{CardFace, FaceField, FaceValue};
 use crate::domain::model::{Branding, Color};
@@ -88,7 +88,10 @@ fn build_once() -> (Vec<u8>, X509) {
     };
     let signer = Signer::load(&source, &paths.wwdr_cert, None, None, Utc::now()).unwrap();
     let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("pass_templates");
-    let design = Designs::load(&templates).unwrap().get("default").unwrap();
+    let design = PassTemplates::load(&templates)
+        .unwrap()
+        .get("default")
+        .unwrap();
     let face = face();
     let branding = Branding {
         background_color: Some(Color(1, 2, 3)),

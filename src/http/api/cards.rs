@@ -14,6 +14,7 @@ use super::accounts::load_member;
 use super::programs::load_program;
 use crate::apple::package::PKPASS_MEDIA_TYPE;
 use crate::cards::google_save_url;
+use crate::domain::card::{CardBundle, face_of};
 use crate::domain::codes::CardCode;
 use crate::domain::face::CardFace;
 use crate::domain::i18n::{Lang, Words};
@@ -23,9 +24,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::auth::{Admin, Staff};
 use crate::http::extract::{AppJson, AppPath, AppQuery};
 use crate::http::passkit::http_date;
-use crate::passes::{face_of, signed_pass};
 use crate::state::AppState;
-use crate::store::{CardBundle, StoreError};
+use crate::store::StoreError;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -224,7 +224,9 @@ async fn download_pass(
     let bundle = load_card(&state, &id).await?;
     let modified = bundle.card.updated_at;
     let filename = format!("card-{}.pkpass", bundle.card.code.as_str());
-    let bytes = signed_pass(&state, bundle)
+    let bytes = state
+        .passes
+        .signed_pass(bundle)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     state.passes.metrics.served(true);

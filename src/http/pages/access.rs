@@ -20,9 +20,10 @@ use super::{PageError, lang_of, render};
 use crate::domain::i18n::Lang;
 use crate::domain::model::CardStatus;
 use crate::enroll::{EnrollError, HOLDER_SESSION_TTL, holder_of, link_is_open, open_link};
-use crate::http::auth::{cookie, random_token};
+use crate::http::auth::cookie;
 use crate::http::extract::{AppForm, AppPath, AppQuery};
 use crate::state::AppState;
+use crate::tokens::random_token;
 
 const ACCESS_CSRF_COOKIE: &str = "wc_access_csrf";
 /// The holder session's cookie.

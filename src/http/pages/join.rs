@@ -21,9 +21,9 @@ use crate::domain::i18n::Lang;
 use crate::enroll::{
     EnrollError, EnrollForm, invite_status, request_cards_link, request_join_link,
 };
-use crate::http::auth::random_token;
 use crate::http::extract::{AppForm, AppPath, AppQuery};
 use crate::state::AppState;
+use crate::tokens::random_token;
 
 const JOIN_CSRF_COOKIE: &str = "wc_join_csrf";
 

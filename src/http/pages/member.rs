@@ -12,15 +12,16 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::{PageError, lang_of, render, texts::Texts};
+use crate::designs::member_url;
+use crate::domain::card::{CardBundle, face_of};
 use crate::domain::codes::SerialNumber;
 use crate::domain::i18n::{self, Lang};
 use crate::domain::ledger::EntryKind;
 use crate::domain::money::Money;
-use crate::http::auth::same_secret;
 use crate::http::extract::{AppPath, AppQuery};
-use crate::passes::{face_of, signed_pass};
 use crate::state::AppState;
-use crate::store::{CardBundle, Holder};
+use crate::store::Holder;
+use crate::tokens::same_secret;
 
 /// History entries shown on the page (the newest).
 const HISTORY: u32 = 50;
@@ -223,7 +224,7 @@ async fn member_pass(
 ) -> Result<Response, PageError> {
     let bundle = card_for(&state, &serial, q.t.as_deref()).await?;
     let filename = format!("card-{}.pkpass", bundle.card.code.as_str());
-    let bytes = signed_pass(&state, bundle).await.map_err(|e| {
+    let bytes = state.passes.signed_pass(bundle).await.map_err(|e| {
         tracing::error!(error = %e, "signing a member's pass failed");
         PageError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -249,7 +250,7 @@ async fn member_qr(
     AppQuery(q): AppQuery<MemberQuery>,
 ) -> Result<Response, PageError> {
     let bundle = card_for(&state, &serial, q.t.as_deref()).await?;
-    let url = crate::passes::member_url(&state.public_url, &bundle.card);
+    let url = member_url(&state.public_url, &bundle.card);
     let svg = crate::render::qr::qr_svg(&url).map_err(|e| {
         tracing::error!(error = %e, "drawing a member QR code failed");
         PageError::new(

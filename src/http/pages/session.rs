@@ -15,13 +15,11 @@ use serde::Deserialize;
 
 use super::staff_texts::StaffTexts;
 use super::{PageError, lang_of, render};
-use crate::http::auth::{
-    SESSION_COOKIE, bootstrap_fingerprint, cookie, key_of, random_token, same_secret, session_of,
-    token_hash,
-};
+use crate::http::auth::{SESSION_COOKIE, bootstrap_fingerprint, cookie, key_of, session_of};
 use crate::http::extract::{AppForm, AppQuery};
 use crate::state::AppState;
 use crate::store::{Role, WebSession, now};
+use crate::tokens::{random_token, same_secret, token_hash};
 
 /// The double-submit cookie of the sign-in form.
 const SIGNIN_CSRF_COOKIE: &str = "wc_signin_csrf";

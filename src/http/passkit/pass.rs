@@ -15,7 +15,6 @@ use super::authorized_card;
 use crate::apple::package::PKPASS_MEDIA_TYPE;
 use crate::error::ApiError;
 use crate::http::extract::AppPath;
-use crate::passes::signed_pass;
 use crate::state::AppState;
 
 /// `t` as an HTTP date (`Tue, 24 Nov 2026 01:38:42 GMT`), to the second.
@@ -55,7 +54,9 @@ pub(super) async fn latest_pass(
         .card_bundle(card)
         .await
         .map_err(super::store_failure)?;
-    let pass = signed_pass(&state, bundle)
+    let pass = state
+        .passes
+        .signed_pass(bundle)
         .await
         .map_err(|e| ApiError::internal(&e).status)?;
     metrics.served(true);

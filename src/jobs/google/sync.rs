@@ -6,6 +6,8 @@ use sha2::{Digest, Sha256};
 
 use super::{Google, Step};
 use crate::domain::balance::Balance;
+use crate::domain::card::CardBundle;
+use crate::domain::card::face_of;
 use crate::domain::face::Notify;
 use crate::domain::ids::CardId;
 use crate::domain::model::Program;
@@ -13,10 +15,9 @@ use crate::google::mapping::{ObjectInput, loyalty_class, object_fields, object_s
 use crate::google::model::{LoyaltyObject, LoyaltyObjectPatch, NotifyPreference, ResourceId};
 use crate::google::pace::{Delivery as Pacing, NOTIFICATIONS_PER_DAY, most_important};
 use crate::google::{Outcome, WalletApi};
-use crate::passes::face_of;
 use crate::render::stamps::Grid;
 use crate::render::{logo_url, stamp_grid_url};
-use crate::store::{CardBundle, Delivery, StoreError, now};
+use crate::store::{Delivery, StoreError, now};
 
 impl<W: WalletApi + 'static> Google<W> {
     /// Brings the object of the rows' card up to the card's current face.
@@ -92,7 +93,7 @@ impl<W: WalletApi + 'static> Google<W> {
             )),
             _ => None,
         };
-        let member_url = crate::passes::member_url(&self.public_url, &bundle.card);
+        let member_url = crate::designs::member_url(&self.public_url, &bundle.card);
         let words = self.designs.words(&bundle.program.design);
         let input = ObjectInput {
             code: &bundle.card.code,
