@@ -1,7 +1,8 @@
 //! A crash loses no delivery and delays none: `walletcards serve` runs as a process of its
 //! own and is killed with SIGKILL — while APNs is down, or while a push is under way — and
 //! after a restart every change reaches the device at once, not after the killed process's
-//! lease — on SQLite and on PostgreSQL.
+//! lease — on SQLite and on PostgreSQL. The process runs in a folder of its own, as an
+//! installed binary would: its default design is the one compiled into it.
 
 use crate::common;
 
@@ -24,6 +25,8 @@ const TOKEN: &str = "00aa11bb22cc33dd44ee55ff66778899aabbccddeeff001122334455667
 struct Service {
     base: String,
     env: Vec<(String, String)>,
+    /// Where it runs: a folder of its own, outside the repository (no `pass_templates/`).
+    cwd: std::path::PathBuf,
     client: reqwest::Client,
 }
 
@@ -31,6 +34,7 @@ impl Service {
     fn start(&self) -> Child {
         walletcards_command()
             .arg("serve")
+            .current_dir(&self.cwd)
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -140,10 +144,6 @@ impl Fixture {
                 "WALLETCARDS_CERTS_DIR",
                 target.certs_dir.display().to_string(),
             ),
-            (
-                "WALLETCARDS_TEMPLATES_DIR",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/pass_templates").to_owned(),
-            ),
             ("WALLETCARDS_ADMIN_KEY", ADMIN_KEY.to_owned()),
             ("WALLETCARDS_APPLE__APNS_URL", target.apns_url.clone()),
             (
@@ -160,6 +160,7 @@ impl Fixture {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .collect(),
+            cwd: dir.path().to_owned(),
             client: reqwest::Client::new(),
         };
         let child = service.start();

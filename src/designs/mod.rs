@@ -63,24 +63,48 @@ pub struct Designs {
     by_name: HashMap<String, Arc<Design>>,
 }
 
+/// The files of `pass_templates/default`, compiled into the binary: `serve` starts with a
+/// design wherever it runs, with no folder.
+macro_rules! built_in {
+    ($($file:literal),* $(,)?) => {
+        &[$(($file, include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/pass_templates/default/", $file)))),*]
+    };
+}
+const BUILT_IN_DEFAULT: &[(&str, &[u8])] = built_in!(
+    "pass.json",
+    "icon.png",
+    "icon@2x.png",
+    "icon@3x.png",
+    "logo.png",
+    "logo@2x.png",
+    "logo@3x.png",
+    "strip.png",
+    "strip@2x.png",
+    "strip@3x.png",
+    "en.lproj/pass.strings",
+    "ru.lproj/pass.strings",
+    "zh-Hans.lproj/pass.strings",
+);
+
 impl Designs {
-    /// Loads every sub-folder of `dir` as a design; any broken design stops start-up.
+    /// The built-in `default` design, and every sub-folder of `dir` as a design (a folder
+    /// named `default` replaces the built-in one). A missing `dir` leaves the built-in design
+    /// alone; any broken design stops start-up.
     pub fn load(dir: &Path) -> Result<Designs, DesignError> {
+        let mut by_name = HashMap::new();
+        let default = load::design(&load::Source::BuiltIn(BUILT_IN_DEFAULT), "default".into())?;
+        by_name.insert("default".to_owned(), Arc::new(default));
+        if !dir.exists() {
+            return Ok(Designs { by_name });
+        }
         let shown = dir.display().to_string();
         let entries = std::fs::read_dir(dir).map_err(|e| DesignError::Io(shown.clone(), e))?;
-        let mut by_name = HashMap::new();
         for entry in entries {
             let entry = entry.map_err(|e| DesignError::Io(shown.clone(), e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if entry.path().is_dir() && !name.starts_with('.') {
                 by_name.insert(name.clone(), Arc::new(Design::load(&entry.path(), name)?));
             }
-        }
-        if !by_name.contains_key("default") {
-            return Err(DesignError::Invalid(
-                shown,
-                "no `default` design folder".into(),
-            ));
         }
         Ok(Designs { by_name })
     }
@@ -116,7 +140,7 @@ impl Designs {
 impl Design {
     /// Reads and checks the design in folder `dir`.
     pub fn load(dir: &Path, name: String) -> Result<Design, DesignError> {
-        load::design(dir, name)
+        load::design(&load::Source::Folder(dir), name)
     }
 
     /// The design's image whose SHA-1 (lowercase hex) is `hash`.
@@ -143,5 +167,56 @@ impl Design {
 impl Words for Design {
     fn word(&self, lang: Lang, english: &str) -> Option<&str> {
         self.translate(lang, english)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("pass_templates")
+    }
+
+    #[test]
+    fn without_a_folder_the_built_in_default_is_the_repositorys_default() {
+        let built_in = Designs::load(Path::new("/nonexistent/pass_templates")).expect("loads");
+        assert_eq!(built_in.names().collect::<Vec<_>>(), ["default"]);
+        let default = built_in.get("default").expect("default");
+        let from_folder =
+            Design::load(&folder().join("default"), "default".into()).expect("folder");
+        let paths = |d: &Design| {
+            let mut v: Vec<(String, String)> = d
+                .images
+                .iter()
+                .map(|i| (i.path.clone(), i.sha1.clone()))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            paths(&default),
+            paths(&from_folder),
+            "every image, byte for byte"
+        );
+        assert_eq!(default.images.len(), 9);
+        assert_eq!(default.skeleton, from_folder.skeleton);
+        assert_eq!(default.strings.len(), 3, "en, ru, zh-Hans");
+        assert_eq!(
+            default.translate(Lang::Ru, "Your card online"),
+            Some("Ваша карта онлайн")
+        );
+    }
+
+    #[test]
+    fn a_folder_design_named_default_replaces_the_built_in_one() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mine = dir.path().join("default");
+        std::fs::create_dir(&mine).expect("folder");
+        for file in ["pass.json", "icon.png"] {
+            std::fs::copy(folder().join("default").join(file), mine.join(file)).expect("copy");
+        }
+        let designs = Designs::load(dir.path()).expect("loads");
+        assert_eq!(designs.get("default").expect("default").images.len(), 1);
     }
 }
