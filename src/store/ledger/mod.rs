@@ -25,7 +25,6 @@ use crate::domain::ledger::{
     self, Ctx, Entry, EntryKind, Event, HolderState, LedgerError, OrderFacts, Outcome, cashback,
 };
 use crate::domain::model::{BalanceScope, Program};
-use crate::domain::rules::Rules;
 
 use apply::{apply, apply_state, insert_entries};
 pub(super) use cards::{enqueue, outbox_sql};
@@ -270,16 +269,14 @@ impl Store {
         };
         let mut changes = Vec::with_capacity(targets.len());
         for target in sorted(targets) {
-            // Only a cashback program takes the redemption; the others book the order alone.
-            let redeemed = match target.program.rules {
-                Rules::Cashback(_) => o.cashback_redeemed_minor,
-                _ => 0,
-            };
             let event = Event::Order(ledger::OrderEvent {
                 id: o.id.clone(),
                 placed_at: o.placed_at,
                 amount_minor: o.amount_minor,
-                cashback_redeemed_minor: redeemed,
+                cashback_redeemed_minor: ledger::redemption_in(
+                    &target.program.rules,
+                    o.cashback_redeemed_minor,
+                ),
             });
             changes.push(apply_state(&mut tx, target, &event, now).await?);
         }
@@ -378,17 +375,7 @@ impl Store {
         if claimed == 0 {
             return Err(BookError::Duplicate);
         }
-        let remaining = row.amount_minor - row.refunded_minor;
-        if r.amount_minor > remaining {
-            return Err(BookError::Rejected(LedgerError {
-                code: "refund_exceeds_remaining",
-                field: "amount_minor",
-                message: format!(
-                    "the refund is more than what remains of the order; the allowed maximum is {remaining}"
-                ),
-                allowed_max: Some(remaining),
-            }));
-        }
+        ledger::check_refund(row.amount_minor, row.refunded_minor, r.amount_minor)?;
         let cause = Cause {
             event_type: "refund",
             event_id: Some(&r.id),
