@@ -125,7 +125,9 @@ impl From<BookingError> for ApiError {
             BookingError::KeyReused { .. } => {
                 ApiError::conflict("idempotency_conflict", message).field("external_id")
             }
-            BookingError::RolledBack => ApiError::conflict("retry", message),
+            BookingError::KeyTaken | BookingError::RolledBack => {
+                ApiError::conflict("retry", message)
+            }
             BookingError::Store(e) => e.into(),
         }
     }
@@ -230,6 +232,7 @@ mod tests {
     fn a_refusal_is_what_the_api_answers_with_a_client_error() {
         for e in [
             BookingError::RolledBack,
+            BookingError::KeyTaken,
             BookingError::Invalid(FieldError::new("currency", "no")),
             BookingError::Store(StoreError::NotFound),
             BookingError::Store(StoreError::Corrupt("row".into())),

@@ -4,7 +4,7 @@
 
 use crate::domain::FieldError;
 use crate::domain::ledger::LedgerError;
-use crate::store::StoreError;
+use crate::store::{BookError, StoreError, Transient};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BookingError {
@@ -26,6 +26,10 @@ pub enum BookingError {
     /// The key was used before for a request with a different body.
     #[error("this external_id was already used for a different {what}")]
     KeyReused { what: &'static str },
+    /// A concurrent request took the key while this one was booked, whose effects rolled
+    /// back; `Key::finish` answers with that request's stored answer instead.
+    #[error("a concurrent request took this external_id")]
+    KeyTaken,
     /// A concurrent request with the same key took it and then rolled back.
     #[error("a concurrent request with this external_id was rolled back; retry")]
     RolledBack,
@@ -55,6 +59,23 @@ impl BookingError {
             }
             _ => true,
         }
+    }
+}
+
+impl From<BookError> for BookingError {
+    fn from(e: BookError) -> Self {
+        match e {
+            BookError::Rejected(e) => BookingError::Rejected(e),
+            BookError::Duplicate => BookingError::KeyTaken,
+            BookError::Store(e) => BookingError::Store(e),
+        }
+    }
+}
+
+/// A booking lost a race the database resolved by aborting it: run it again.
+impl Transient for BookingError {
+    fn is_transient(&self) -> bool {
+        matches!(self, BookingError::Store(e) if e.is_transient())
     }
 }
 

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::{Booked, BookingError};
-use crate::store::{BookError, Keyed, KeyedTable, Store, StoreError};
+use crate::store::{Keyed, KeyedTable, Store, StoreError};
 
 /// A booking's key: `parts` are the unique columns' values of `table`; `what` names the kind
 /// of request in a refusal.
@@ -59,13 +59,14 @@ impl<'a> Key<'a> {
     pub(super) async fn finish(
         &self,
         store: &Store,
-        result: Result<Value, BookError>,
+        result: Result<Value, impl Into<BookingError>>,
     ) -> Result<Booked, BookingError> {
-        match result {
+        match result.map_err(Into::into) {
             Ok(body) => Ok(Booked::Created(body)),
-            Err(BookError::Rejected(e)) => Err(e.into()),
-            Err(BookError::Duplicate) => self.stored(store).await?.ok_or(BookingError::RolledBack),
-            Err(BookError::Store(e)) => Err(e.into()),
+            Err(BookingError::KeyTaken) => {
+                self.stored(store).await?.ok_or(BookingError::RolledBack)
+            }
+            Err(e) => Err(e),
         }
     }
 }

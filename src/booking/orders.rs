@@ -101,9 +101,24 @@ async fn book_new_order(
     (source, key): (&str, &Key<'_>),
     placed_at: Result<DateTime<Utc>, BookingError>,
 ) -> Result<Booked, BookingError> {
-    let (currency, placed_at, redeemed) = check_fields(o, placed_at)?;
-    let (account_id, member, card) = order_people(store, o).await?;
-    let mut programs = order_programs(store, o, currency).await?;
+    let fields = check_fields(o, placed_at)?;
+    let result = store
+        .retrying(|| book_in_one_transaction(store, o, (source, key), fields))
+        .await;
+    key.finish(store, result).await
+}
+
+/// The order's look-ups and its booking, in one transaction; run again whole when it loses a
+/// race the database resolved by aborting it.
+async fn book_in_one_transaction(
+    store: &Store,
+    o: &NewOrder,
+    (source, key): (&str, &Key<'_>),
+    (currency, placed_at, redeemed): (Currency, DateTime<Utc>, i64),
+) -> Result<Value, BookingError> {
+    let mut tx = store.begin_booking().await?;
+    let (account_id, member, card) = order_people(&mut tx, o).await?;
+    let mut programs = order_programs(&mut tx, o, currency).await?;
     if let (Some(card), None, true) = (&card, &o.program_id, redeemed > 0) {
         // A scanned card's redemption belongs to the card's program.
         programs.retain(|p| p.id == card.program_id);
@@ -125,8 +140,7 @@ async fn book_new_order(
         fingerprint: key.print().to_owned(),
     };
     let respond = |changes: &[HolderChange]| order_response(&record, changes);
-    let result = store.book_order(&record, &targets, respond).await;
-    key.finish(store, result).await
+    Ok(tx.book_order(&record, &targets, respond).await?)
 }
 
 /// The program and holder each program books the order for; a program that keeps balances

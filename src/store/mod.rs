@@ -8,6 +8,7 @@
 mod accounts;
 mod analytics;
 mod api_keys;
+mod booking;
 mod cache;
 mod cards;
 mod devices;
@@ -40,6 +41,7 @@ pub use analytics::{
     TierCount,
 };
 pub use api_keys::{ApiKeyRecord, RevokeError, Role};
+pub use booking::Booking;
 pub use cards::CardBundle;
 pub use devices::{DeviceLog, DeviceRecord, NewRegistration, Registered};
 pub use erase::{ERASED_NAME, Erasure, ExportCard, MemberExport};
@@ -56,6 +58,7 @@ pub use outbox::{
 };
 pub use rows::Page;
 pub use sessions::WebSession;
+pub use tx::Transient;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");

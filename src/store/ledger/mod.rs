@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::tx::{Arg, Transient, Tx, args, placeholders, value_rows};
-use super::{Store, StoreError, now as store_now};
+use super::{Booking, Store, StoreError, now as store_now};
 use crate::domain::balance::Balance;
 use crate::domain::face::Notify;
 use crate::domain::ids::{AccountId, MemberId};
@@ -237,31 +237,21 @@ impl Store {
         }
         Ok((visited, cards))
     }
+}
 
-    /// Books an order: applies it to every target and stores it under its key with the
-    /// answer `respond` builds from the changes. The key is claimed last, by the unique
-    /// constraint: a concurrent booking of the same key waits for this one and then finds its
-    /// key taken ([`BookError::Duplicate`]), and its own effects roll back.
+impl Booking<'_> {
+    /// Books an order in this transaction and commits: applies it to every target and stores
+    /// it under its key with the answer `respond` builds from the changes. The key is claimed
+    /// last, by the unique constraint: a concurrent booking of the same key waits for this one
+    /// and then finds its key taken ([`BookError::Duplicate`]), and its own effects roll back.
     pub async fn book_order(
-        &self,
-        order: &OrderRecord,
-        targets: &[Target],
-        respond: impl Fn(&[HolderChange]) -> Value,
-    ) -> Result<Value, BookError> {
-        let respond = &respond;
-        self.retrying(|| self.book_order_once(order, targets, respond))
-            .await
-    }
-
-    async fn book_order_once(
-        &self,
+        self,
         order: &OrderRecord,
         targets: &[Target],
         respond: impl Fn(&[HolderChange]) -> Value,
     ) -> Result<Value, BookError> {
         let now = store_now();
-        let o = order;
-        let mut tx = self.begin().await?;
+        let (o, mut tx) = (order, self.tx);
         let cause = Cause {
             event_type: "order",
             event_id: Some(&o.id),
@@ -312,11 +302,13 @@ impl Store {
         insert_entries(&mut tx, cause, &changes, now).await?;
         tx.commit().await?;
         if queued(&changes) {
-            self.wake_dispatchers();
+            self.store.wake_dispatchers();
         }
         Ok(response)
     }
+}
 
+impl Store {
     /// Books a refund of an order: locks the order, claims the refund's key, reverses the
     /// order's effects in each program and holder the order moved, in proportion.
     pub async fn book_refund(
