@@ -2,13 +2,11 @@
 //! and enrollment through an invite share, so both draw the card's secrets, name its Google
 //! Wallet object and queue the object's insertion the same way.
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 
 use crate::domain::codes::{AuthToken, CardCode, SerialNumber};
 use crate::domain::ids::CardId;
 use crate::domain::model::{Card, CardStatus, Member, Program, ProgramStatus};
-use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{StoreError, next_card_mtime, now};
 
@@ -24,24 +22,6 @@ pub enum IssueError {
     GoogleObjectId(#[from] crate::google::InvalidId),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<IssueError> for ApiError {
-    fn from(e: IssueError) -> Self {
-        match e {
-            IssueError::ProgramEnded => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "program_ended",
-                e.to_string(),
-            )
-            .field("program_id"),
-            IssueError::CardExists => {
-                ApiError::conflict("card_exists", e.to_string()).field("member_id")
-            }
-            IssueError::GoogleObjectId(_) => ApiError::internal(&e),
-            IssueError::Store(e) => e.into(),
-        }
-    }
 }
 
 /// Issues `member` a new card of `program`. Draws fresh random serial, token and code; a

@@ -6,7 +6,10 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::booking::BookingError;
+use crate::cards::IssueError;
 use crate::domain::FieldError;
+use crate::domain::ledger::LedgerError;
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -33,6 +36,11 @@ impl ApiError {
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self
+    }
+
+    /// 422: well-formed, but not acceptable.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
     /// 422 for a field that is well-formed JSON but not acceptable.
@@ -90,6 +98,56 @@ impl From<FieldError> for ApiError {
     }
 }
 
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> Self {
+        let mut err = Self::unprocessable(e.code, e.message).field(e.field);
+        err.allowed_max = e.allowed_max;
+        err
+    }
+}
+
+impl From<BookingError> for ApiError {
+    fn from(e: BookingError) -> Self {
+        let message = e.to_string();
+        match e {
+            BookingError::Invalid(e) => e.into(),
+            BookingError::Rejected(e) => e.into(),
+            BookingError::NotFound { what, field } => {
+                let err = ApiError::not_found(what);
+                match field {
+                    Some(field) => err.field(field),
+                    None => err,
+                }
+            }
+            BookingError::SourceNotAllowed { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, "source_not_allowed", message).field("source")
+            }
+            BookingError::KeyReused { .. } => {
+                ApiError::conflict("idempotency_conflict", message).field("external_id")
+            }
+            BookingError::KeyTaken | BookingError::RolledBack => {
+                ApiError::conflict("retry", message)
+            }
+            BookingError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<IssueError> for ApiError {
+    fn from(e: IssueError) -> Self {
+        match e {
+            IssueError::ProgramEnded => {
+                ApiError::unprocessable("program_ended", e.to_string()).field("program_id")
+            }
+            IssueError::CardExists => {
+                ApiError::conflict("card_exists", e.to_string()).field("member_id")
+            }
+            IssueError::GoogleObjectId(_) => ApiError::internal(&e),
+            IssueError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -133,3 +191,55 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(e: BookingError) -> (u16, &'static str, Option<String>) {
+        let e = ApiError::from(e);
+        (e.status.as_u16(), e.code, e.field)
+    }
+
+    #[test]
+    fn a_booking_error_answers_with_its_status_code_and_field() {
+        let source = BookingError::SourceNotAllowed { own: "desk" };
+        assert_eq!(
+            answer(source),
+            (403, "source_not_allowed", Some("source".into()))
+        );
+        let reused = BookingError::KeyReused { what: "order" };
+        let conflict = (409, "idempotency_conflict", Some("external_id".into()));
+        assert_eq!(answer(reused), conflict);
+        assert_eq!(answer(BookingError::RolledBack), (409, "retry", None));
+        let missing = BookingError::NotFound {
+            what: "order",
+            field: Some("order_external_id"),
+        };
+        let not_found = (404, "not_found", Some("order_external_id".into()));
+        assert_eq!(answer(missing), not_found);
+        let limit = LedgerError {
+            code: "refund_exceeds_remaining",
+            field: "amount_minor",
+            message: "too much".into(),
+            allowed_max: Some(5),
+        };
+        let e = ApiError::from(BookingError::Rejected(limit));
+        assert_eq!((e.status.as_u16(), e.allowed_max), (422, Some(5)));
+    }
+
+    #[test]
+    fn a_refusal_is_what_the_api_answers_with_a_client_error() {
+        for e in [
+            BookingError::RolledBack,
+            BookingError::KeyTaken,
+            BookingError::Invalid(FieldError::new("currency", "no")),
+            BookingError::Store(StoreError::NotFound),
+            BookingError::Store(StoreError::Corrupt("row".into())),
+            BookingError::Store(StoreError::Database(sqlx::Error::PoolTimedOut)),
+        ] {
+            let refusal = e.is_refusal();
+            assert_eq!(refusal, ApiError::from(e).status.is_client_error());
+        }
+    }
+}

@@ -7,11 +7,10 @@
 
 use std::io::Read;
 
-use axum::http::StatusCode;
 use serde::Serialize;
 
-use crate::booking::{self, Booked, Caller};
-use crate::error::{ApiError, ApiResult};
+use crate::booking::{self, Booked, BookingError, Caller};
+use crate::error::ApiError;
 use crate::store::Store;
 
 mod row;
@@ -121,24 +120,31 @@ impl ImportSummary {
         self.booked + self.duplicate + self.rejected
     }
 
-    /// Counts a row's outcome; a server-side failure is handed back to stop the import.
-    fn count(&mut self, (row, line): (u64, u64), outcome: ApiResult<Booked>) -> ApiResult<()> {
+    /// Counts a row's booking; a failure on our side is handed back to stop the import.
+    fn count(
+        &mut self,
+        at: (u64, u64),
+        outcome: Result<Booked, BookingError>,
+    ) -> Result<(), ApiError> {
         match outcome {
-            Ok(b) if b.status == StatusCode::OK => self.duplicate += 1,
-            Ok(_) => self.booked += 1,
-            Err(e) if e.status.is_server_error() => return Err(e),
-            Err(e) => {
-                self.rejected += 1;
-                self.errors.push(RowError {
-                    row,
-                    line,
-                    code: e.code,
-                    field: e.field,
-                    message: e.message,
-                });
-            }
+            Ok(Booked::Replayed(_)) => self.duplicate += 1,
+            Ok(Booked::Created(_)) => self.booked += 1,
+            Err(e) if e.is_refusal() => self.reject(at, e.into()),
+            Err(e) => return Err(e.into()),
         }
         Ok(())
+    }
+
+    /// Counts a refused row, with the API's error for it.
+    fn reject(&mut self, (row, line): (u64, u64), e: ApiError) {
+        self.rejected += 1;
+        self.errors.push(RowError {
+            row,
+            line,
+            code: e.code,
+            field: e.field,
+            message: e.message,
+        });
     }
 
     fn progress(&self, bytes: u64) -> Progress {
@@ -183,12 +189,14 @@ pub async fn import_orders(
             summary.rows() + 1,
             record.position().map_or(0, |p| p.line()),
         );
-        let outcome = match row::parse_row(&columns, &record) {
-            Ok(order) => booking::book_order(store, order, Caller::Operator).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = summary.count(at, outcome) {
-            return Err(ImportError::stopped(at, e, summary));
+        match row::parse_row(&columns, &record) {
+            Ok(order) => {
+                let outcome = booking::book_order(store, order, Caller::Operator).await;
+                if let Err(e) = summary.count(at, outcome) {
+                    return Err(ImportError::stopped(at, e, summary));
+                }
+            }
+            Err(e) => summary.reject(at, e),
         }
         observe(&summary.progress(reader.position().byte()));
     }

@@ -4,10 +4,10 @@
 //! therefore follows from the caller; only an operator (an admin key, the CSV import run with
 //! database access) may name one. A desk also dates its orders itself, close to now.
 
-use axum::http::StatusCode;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
-use crate::error::{ApiError, ApiResult};
+use super::BookingError;
+use crate::domain::FieldError;
 use crate::store::Role;
 
 /// How far ahead of the server clock an order may be placed.
@@ -39,7 +39,7 @@ impl Caller {
     /// The source a booking of this caller is keyed under: the caller's own, or for an
     /// operator the `named` one, else `default`. A desk or the ERP naming another source is
     /// refused rather than rewritten, so a misconfigured client learns of it.
-    pub fn source(self, named: Option<&str>, default: &str) -> ApiResult<String> {
+    pub fn source(self, named: Option<&str>, default: &str) -> Result<String, BookingError> {
         let own = match self {
             Caller::Desk => "desk",
             Caller::Erp => "erp",
@@ -52,18 +52,17 @@ impl Caller {
         match named {
             None => Ok(own.to_owned()),
             Some(n) if n == own => Ok(own.to_owned()),
-            Some(_) => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "source_not_allowed",
-                format!("this caller books as `{own}` only; leave `source` out"),
-            )
-            .field("source")),
+            Some(_) => Err(BookingError::SourceNotAllowed { own }),
         }
     }
 
     /// The instant an order was placed: `raw` (RFC 3339 with an offset), at most 5 minutes
     /// ahead of `now`; from a desk, absent means `now` and at most 24 hours back.
-    pub fn placed_at(self, raw: Option<&str>, now: DateTime<Utc>) -> ApiResult<DateTime<Utc>> {
+    pub fn placed_at(
+        self,
+        raw: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, BookingError> {
         let at = match (raw, self) {
             (Some(raw), _) => parse_placed_at(raw)?,
             (None, Caller::Desk) => return Ok(now),
@@ -75,31 +74,27 @@ impl Caller {
             .checked_add_signed(MAX_AHEAD)
             .is_some_and(|latest| at > latest)
         {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(unprocessable(
                 "placed_in_future",
                 "must not be more than 5 minutes ahead of the server clock",
-            )
-            .field("placed_at"));
+            ));
         }
         let earliest = now.checked_sub_signed(DESK_MAX_BACK);
         if self == Caller::Desk && earliest.is_none_or(|earliest| at < earliest) {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(unprocessable(
                 "placed_too_early",
                 "a desk order is placed now or at most 24 hours ago; leave placed_at out for now",
-            )
-            .field("placed_at"));
+            ));
         }
         Ok(at)
     }
 }
 
-fn unprocessable(code: &'static str, message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).field("placed_at")
+fn unprocessable(code: &'static str, message: &str) -> BookingError {
+    BookingError::invalid(code, "placed_at", message)
 }
 
-fn parse_placed_at(raw: &str) -> ApiResult<DateTime<Utc>> {
+fn parse_placed_at(raw: &str) -> Result<DateTime<Utc>, BookingError> {
     parse_instant(raw).ok_or_else(|| {
         unprocessable(
             "invalid_placed_at",
@@ -115,7 +110,7 @@ pub(super) fn parse_instant(raw: &str) -> Option<DateTime<Utc>> {
     Some(at.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(at))
 }
 
-fn check_source(source: &str) -> ApiResult<()> {
+fn check_source(source: &str) -> Result<(), FieldError> {
     let ok = !source.is_empty()
         && source.len() <= 32
         && source
@@ -124,7 +119,7 @@ fn check_source(source: &str) -> ApiResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid(
+        Err(FieldError::new(
             "source",
             "must be 1–32 characters of a-z, 0-9, '_' or '-'",
         ))
@@ -148,10 +143,10 @@ mod tests {
         let refused = Caller::Desk
             .source(Some("erp"), "erp")
             .expect_err("not the desk's");
-        assert_eq!(
-            (refused.status, refused.field.as_deref()),
-            (StatusCode::FORBIDDEN, Some("source"))
-        );
+        assert!(matches!(
+            refused,
+            BookingError::SourceNotAllowed { own: "desk" }
+        ));
         assert!(Caller::Erp.source(Some("desk"), "erp").is_err());
         assert_eq!(
             Caller::Erp.source(None, "desk").ok().as_deref(),
@@ -179,9 +174,12 @@ mod tests {
         let e = Caller::Desk
             .placed_at(year_one, now)
             .expect_err("backdated");
+        let BookingError::Invalid(e) = e else {
+            panic!("not a field error: {e:?}");
+        };
         assert_eq!(
-            (e.code, e.field.as_deref()),
-            ("placed_too_early", Some("placed_at"))
+            (e.code, e.field.as_str()),
+            ("placed_too_early", "placed_at")
         );
         assert!(Caller::Operator.placed_at(year_one, now).is_ok());
         assert!(

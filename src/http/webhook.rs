@@ -11,12 +11,11 @@ use axum::routing::post;
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use serde_json::Value;
 use sha2::Sha256;
 
-use crate::booking::{self, Caller, NewOrder, NewRefund};
+use crate::booking::{self, Booked, Caller, NewOrder, NewRefund};
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::{AppJson, parse_json};
+use crate::http::extract::parse_json;
 use crate::state::AppState;
 
 pub const SIGNATURE_HEADER: &str = "x-walletcards-signature";
@@ -122,11 +121,10 @@ async fn erp_order(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<(StatusCode, AppJson<Value>)> {
+) -> ApiResult<Booked> {
     authenticate(&state, &headers, &body)?;
     let order: NewOrder = parse_json(&body)?;
-    let booked = booking::book_order(&state.store, order, Caller::Erp).await?;
-    Ok((booked.status, AppJson(booked.body)))
+    Ok(booking::book_order(&state.store, order, Caller::Erp).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,7 +139,7 @@ async fn erp_refund(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> ApiResult<(StatusCode, AppJson<Value>)> {
+) -> ApiResult<Booked> {
     authenticate(&state, &headers, &body)?;
     let r: ErpRefund = parse_json(&body)?;
     let refund = NewRefund {
@@ -149,9 +147,7 @@ async fn erp_refund(
         amount_minor: r.amount_minor,
         source: None,
     };
-    let booked =
-        booking::book_refund(&state.store, &r.order_external_id, refund, Caller::Erp).await?;
-    Ok((booked.status, AppJson(booked.body)))
+    Ok(booking::book_refund(&state.store, &r.order_external_id, refund, Caller::Erp).await?)
 }
 
 #[cfg(test)]

@@ -2,8 +2,6 @@
 //! `NewOrder`. An empty cell is an absent field; a cell that is not the field's type is an
 //! error naming the column, in the API's error shape.
 
-use axum::http::StatusCode;
-
 use super::ImportError;
 use crate::booking::NewOrder;
 use crate::error::{ApiError, ApiResult};
@@ -127,12 +125,7 @@ impl Cells {
 }
 
 fn missing(c: Column) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "missing_field",
-        "required",
-    )
-    .field(c.name())
+    ApiError::unprocessable("missing_field", "required").field(c.name())
 }
 
 pub(super) fn parse_row(columns: &[Column], record: &csv::ByteRecord) -> ApiResult<NewOrder> {
@@ -156,7 +149,7 @@ fn malformed(columns: &[Column], found: usize) -> ApiError {
         "the row has {found} fields but the header has {}",
         columns.len()
     );
-    let e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "malformed_row", message);
+    let e = ApiError::unprocessable("malformed_row", message);
     match columns.get(found) {
         Some(missing) => e.field(missing.name()),
         None => e,

@@ -2,11 +2,19 @@
 
 use super::cards::bump_cards;
 use super::rows::{AccountRow, Page};
+use super::tx::{On, args};
 use super::{Store, StoreError, StoreResult, is_unique_violation, read, write};
 use crate::domain::ids::AccountId;
 use crate::domain::model::Account;
 
 const COLUMNS: &str = "id, name, external_id, created_at, updated_at";
+
+/// The account whose unique `column` is `value`.
+pub(super) async fn account_where(on: On<'_>, column: &str, value: &str) -> StoreResult<Account> {
+    let sql = format!("SELECT {COLUMNS} FROM accounts WHERE {column} = $1");
+    let row: Option<AccountRow> = on.fetch_optional(&sql, &args![value]).await?;
+    Ok(row.ok_or(StoreError::NotFound)?.into())
+}
 
 fn conflict(e: sqlx::Error) -> StoreError {
     // external_id is the only unique column a caller chooses.
@@ -36,17 +44,11 @@ impl Store {
     }
 
     pub async fn get_account(&self, id: &AccountId) -> StoreResult<Account> {
-        let sql = format!("SELECT {COLUMNS} FROM accounts WHERE id = $1");
-        let row: Option<AccountRow> =
-            read!(self, pool => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(pool).await)?;
-        Ok(row.ok_or(StoreError::NotFound)?.into())
+        account_where(On::Pool(self), "id", id.as_str()).await
     }
 
     pub async fn find_account_by_external_id(&self, external_id: &str) -> StoreResult<Account> {
-        let sql = format!("SELECT {COLUMNS} FROM accounts WHERE external_id = $1");
-        let row: Option<AccountRow> =
-            read!(self, pool => sqlx::query_as(&sql).bind(external_id).fetch_optional(pool).await)?;
-        Ok(row.ok_or(StoreError::NotFound)?.into())
+        account_where(On::Pool(self), "external_id", external_id).await
     }
 
     pub async fn list_accounts(

@@ -108,10 +108,7 @@ impl Store {
     }
 
     async fn card_where(&self, column: &str, value: &str) -> StoreResult<Card> {
-        let sql = format!("SELECT {COLUMNS} FROM cards WHERE {column} = $1");
-        let row: Option<CardRow> =
-            read!(self, pool => sqlx::query_as(&sql).bind(value).fetch_optional(pool).await)?;
-        row.ok_or(StoreError::NotFound)?.try_into()
+        card_where(super::tx::On::Pool(self), column, value).await
     }
 
     pub async fn get_card(&self, id: &CardId) -> StoreResult<Card> {
@@ -207,4 +204,15 @@ pub(super) async fn set_status_in(
     // The wallets learn of the new status like of any other change of the card.
     super::ledger::enqueue(tx, &[card.id.as_str()], now()).await?;
     Ok(true)
+}
+
+/// The card whose unique `column` is `value`.
+pub(super) async fn card_where(
+    on: super::tx::On<'_>,
+    column: &str,
+    value: &str,
+) -> StoreResult<Card> {
+    let sql = format!("SELECT {COLUMNS} FROM cards WHERE {column} = $1");
+    let row: Option<CardRow> = on.fetch_optional(&sql, &args![value]).await?;
+    row.ok_or(StoreError::NotFound)?.try_into()
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::cards::{COLUMNS as CARD_COLUMNS, set_status_in};
+use super::ledger::EntryRow;
 use super::rows::CardRow;
 use super::tx::{Tx, args};
 use super::{Store, StoreError, StoreResult, next_card_mtime, now};
@@ -31,21 +32,6 @@ pub struct ConsentRow {
     pub invite_id: String,
     pub account_id: String,
     pub consented_at: DateTime<Utc>,
-}
-
-/// A ledger entry of one of the person's cards.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct ExportEntry {
-    pub id: i64,
-    pub event_type: String,
-    pub event_id: Option<String>,
-    pub order_id: Option<String>,
-    pub kind: String,
-    pub amount: i64,
-    pub lot: Option<String>,
-    pub effective_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
 }
 
 /// A device registered for one of the person's cards (Apple Wallet's web service).
@@ -103,7 +89,7 @@ pub struct ExportRedemption {
 #[derive(Debug, Clone)]
 pub struct ExportCard {
     pub card: Card,
-    pub entries: Vec<ExportEntry>,
+    pub entries: Vec<EntryRow>,
 }
 
 /// Everything stored about a member, but secrets (see [`Store::member_export`]).
@@ -120,7 +106,7 @@ pub struct MemberExport {
 
 /// The ledger entries of a card that are the person's: all of their own balance (member
 /// scope); of the company's balance (account scope), those of their orders and redemptions.
-const ENTRIES: &str = "SELECT id, event_type, event_id, order_id, kind, amount, lot, effective_at, expires_at, created_at \
+const ENTRIES: &str = "SELECT id, event_type, event_id, order_id, kind, amount, lot, effective_at, seq, expires_at, created_at \
      FROM ledger_entries WHERE program_id = $1 AND (holder = $2 OR (holder = $3 AND ( \
      order_id IN (SELECT id FROM orders WHERE member_id = $2) \
      OR (event_type = 'redemption' AND event_id IN (SELECT id FROM redemptions WHERE member_id = $2))))) \

@@ -3,7 +3,7 @@
 
 use super::cards::bump_cards;
 use super::rows::{MemberRow, Page};
-use super::tx::{Arg, args};
+use super::tx::{Arg, On, args};
 use super::{Store, StoreError, StoreResult, is_unique_violation, read, write};
 use crate::domain::ids::{AccountId, MemberId};
 use crate::domain::model::Member;
@@ -45,6 +45,30 @@ pub(super) fn member_values(m: &Member) -> [Arg; 10] {
     ]
 }
 
+pub(super) async fn member_by_id(on: On<'_>, id: &MemberId) -> StoreResult<Member> {
+    let sql = format!("SELECT {COLUMNS} FROM members WHERE id = $1");
+    let row: Option<MemberRow> = on.fetch_optional(&sql, &args![id.as_str()]).await?;
+    Ok(row.ok_or(StoreError::NotFound)?.into())
+}
+
+/// The member of `account` whose `key` is `value` (see [`Store::find_member`]).
+pub(super) async fn find_member(
+    on: On<'_>,
+    account: &AccountId,
+    key: MemberKey,
+    value: &str,
+) -> StoreResult<Member> {
+    let (column, value) = match key {
+        MemberKey::ExternalId => ("external_id", value.to_owned()),
+        MemberKey::Email => ("email_norm", normalize_email(value)),
+    };
+    let sql = format!("SELECT {COLUMNS} FROM members WHERE account_id = $1 AND {column} = $2");
+    let row: Option<MemberRow> = on
+        .fetch_optional(&sql, &args![account.as_str(), value])
+        .await?;
+    Ok(row.ok_or(StoreError::NotFound)?.into())
+}
+
 impl Store {
     pub async fn insert_member(&self, m: &Member) -> StoreResult<()> {
         match self.execute(INSERT, &member_values(m)).await {
@@ -77,10 +101,7 @@ impl Store {
     }
 
     pub async fn get_member(&self, id: &MemberId) -> StoreResult<Member> {
-        let sql = format!("SELECT {COLUMNS} FROM members WHERE id = $1");
-        let row: Option<MemberRow> =
-            read!(self, pool => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(pool).await)?;
-        Ok(row.ok_or(StoreError::NotFound)?.into())
+        member_by_id(On::Pool(self), id).await
     }
 
     /// The member of `account` whose ERP contact id or e-mail address (compared normalised)
@@ -91,17 +112,7 @@ impl Store {
         column: MemberKey,
         value: &str,
     ) -> StoreResult<Member> {
-        let (column, value) = match column {
-            MemberKey::ExternalId => ("external_id", value.to_owned()),
-            MemberKey::Email => ("email_norm", normalize_email(value)),
-        };
-        let sql = format!("SELECT {COLUMNS} FROM members WHERE account_id = $1 AND {column} = $2");
-        let row: Option<MemberRow> = read!(self, pool => sqlx::query_as(&sql)
-            .bind(account.as_str())
-            .bind(&value)
-            .fetch_optional(pool)
-            .await)?;
-        Ok(row.ok_or(StoreError::NotFound)?.into())
+        find_member(On::Pool(self), account, column, value).await
     }
 
     pub async fn list_members(

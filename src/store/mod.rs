@@ -8,6 +8,7 @@
 mod accounts;
 mod analytics;
 mod api_keys;
+mod booking;
 mod cache;
 mod cards;
 mod devices;
@@ -42,6 +43,7 @@ pub use analytics::{
     TierCount,
 };
 pub use api_keys::{ApiKeyRecord, RevokeError, Role};
+pub use booking::Booking;
 pub use devices::{DeviceLog, DeviceRecord, NewRegistration, Registered};
 pub use erase::{ERASED_NAME, Erasure, ExportCard, MemberExport};
 pub use invites::NewEnrollment;
@@ -57,6 +59,7 @@ pub use outbox::{
 };
 pub use rows::Page;
 pub use sessions::WebSession;
+pub use tx::Transient;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");

@@ -4,11 +4,18 @@ use sqlx::types::Json;
 
 use super::cards::bump_cards;
 use super::rows::{Page, ProgramRow};
+use super::tx::{On, args};
 use super::{Store, StoreError, StoreResult, read, write};
 use crate::domain::ids::ProgramId;
 use crate::domain::model::Program;
 
 const COLUMNS: &str = "id, name, kind, rules, currency, time_zone, balance_scope, design, branding, status, created_at, updated_at";
+
+pub(super) async fn program_by_id(on: On<'_>, id: &ProgramId) -> StoreResult<Program> {
+    let sql = format!("SELECT {COLUMNS} FROM programs WHERE id = $1");
+    let row: Option<ProgramRow> = on.fetch_optional(&sql, &args![id.as_str()]).await?;
+    row.ok_or(StoreError::NotFound)?.try_into()
+}
 
 impl Store {
     pub async fn insert_program(&self, p: &Program) -> StoreResult<()> {
@@ -35,22 +42,23 @@ impl Store {
     }
 
     pub async fn get_program(&self, id: &ProgramId) -> StoreResult<Program> {
-        let sql = format!("SELECT {COLUMNS} FROM programs WHERE id = $1");
-        let row: Option<ProgramRow> =
-            read!(self, pool => sqlx::query_as(&sql).bind(id.as_str()).fetch_optional(pool).await)?;
-        row.ok_or(StoreError::NotFound)?.try_into()
+        program_by_id(On::Pool(self), id).await
     }
 
     /// Every active program, in id order: the programs an order applies to by default.
     /// The programs that take orders; cached for [`cache::TTL`](super::cache::TTL).
     pub async fn active_programs(&self) -> StoreResult<Vec<Program>> {
+        self.active_programs_on(On::Pool(self)).await
+    }
+
+    /// [`Store::active_programs`], read `on` a pool or transaction when not cached.
+    pub(super) async fn active_programs_on(&self, on: On<'_>) -> StoreResult<Vec<Program>> {
         let generation = match self.cache.active_programs() {
             Ok(programs) => return Ok(programs.as_ref().clone()),
             Err(generation) => generation,
         };
         let sql = format!("SELECT {COLUMNS} FROM programs WHERE status = 'active' ORDER BY id");
-        let rows: Vec<ProgramRow> =
-            read!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await)?;
+        let rows: Vec<ProgramRow> = on.fetch_all(&sql, &[]).await?;
         let programs = rows
             .into_iter()
             .map(Program::try_from)

@@ -285,6 +285,32 @@ impl Tx {
     }
 }
 
+/// Where a read runs: on the reading pool, or inside a transaction (seeing its writes).
+pub(crate) enum On<'a> {
+    Pool(&'a Store),
+    Tx(&'a mut Tx),
+}
+
+impl On<'_> {
+    pub(crate) async fn fetch_all<T: Row>(self, sql: &str, args: &[Arg]) -> StoreResult<Vec<T>> {
+        match self {
+            On::Pool(store) => store.select(sql, args).await,
+            On::Tx(tx) => Ok(tx.fetch_all(sql, args).await?),
+        }
+    }
+
+    pub(crate) async fn fetch_optional<T: Row>(
+        self,
+        sql: &str,
+        args: &[Arg],
+    ) -> StoreResult<Option<T>> {
+        match self {
+            On::Pool(store) => Ok(store.select(sql, args).await?.into_iter().next()),
+            On::Tx(tx) => Ok(tx.fetch_optional(sql, args).await?),
+        }
+    }
+}
+
 /// `$from, $from+1, …` for `n` placeholders: the list of an `IN (…)` or a `VALUES` row.
 pub fn placeholders(from: usize, n: usize) -> String {
     let mut s = String::with_capacity(n * 4);

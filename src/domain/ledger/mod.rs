@@ -12,6 +12,7 @@
 //! tests check after every step that [`view`] of the state equals the full recompute.
 
 pub mod cashback;
+mod orders;
 mod recompute;
 mod spend;
 mod stamp;
@@ -22,6 +23,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+pub use orders::{check_redemption, check_refund, redemption_in};
 pub use recompute::recompute;
 pub use spend::{day_start, window_start};
 
@@ -439,15 +441,7 @@ fn refund(
     now: DateTime<Utc>,
     out: &mut Outcome,
 ) -> Result<(), LedgerError> {
-    let remaining = order.amount_minor - order.refunded_minor;
-    if amount > remaining {
-        return Err(LedgerError::limit(
-            "refund_exceeds_remaining",
-            "amount_minor",
-            "the refund is more than what remains of the order",
-            remaining,
-        ));
-    }
+    check_refund(order.amount_minor, order.refunded_minor, amount)?;
     state.seq += 1;
     let event_seq = state.seq;
     match ctx.rules {

@@ -6,6 +6,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -28,17 +29,23 @@ pub fn router() -> Router<AppState> {
         .route("/desk/quote", post(desk_quote))
 }
 
-fn answer(booked: Booked) -> (StatusCode, AppJson<Value>) {
-    (booked.status, AppJson(booked.body))
+/// A new booking answers 201, the replay of an earlier one 200 with the stored body (here,
+/// the ERP webhook's answers too).
+impl IntoResponse for Booked {
+    fn into_response(self) -> Response {
+        match self {
+            Booked::Created(body) => (StatusCode::CREATED, AppJson(body)).into_response(),
+            Booked::Replayed(body) => (StatusCode::OK, AppJson(body)).into_response(),
+        }
+    }
 }
 
 async fn create_order(
     State(state): State<AppState>,
     Booker(role): Booker,
     AppJson(body): AppJson<NewOrder>,
-) -> ApiResult<(StatusCode, AppJson<Value>)> {
-    let booked = booking::book_order(&state.store, body, Caller::of_role(role)).await?;
-    Ok(answer(booked))
+) -> ApiResult<Booked> {
+    Ok(booking::book_order(&state.store, body, Caller::of_role(role)).await?)
 }
 
 async fn create_refund(
@@ -46,10 +53,9 @@ async fn create_refund(
     Booker(role): Booker,
     AppPath(external_id): AppPath<String>,
     AppJson(body): AppJson<NewRefund>,
-) -> ApiResult<(StatusCode, AppJson<Value>)> {
+) -> ApiResult<Booked> {
     let caller = Caller::of_role(role);
-    let booked = booking::book_refund(&state.store, &external_id, body, caller).await?;
-    Ok(answer(booked))
+    Ok(booking::book_refund(&state.store, &external_id, body, caller).await?)
 }
 
 async fn create_redemption(
@@ -57,9 +63,8 @@ async fn create_redemption(
     Staff(role): Staff,
     AppPath(id): AppPath<String>,
     AppJson(body): AppJson<NewRedemption>,
-) -> ApiResult<(StatusCode, AppJson<Value>)> {
-    let booked = booking::redeem_reward(&state.store, &id, body, Caller::of_role(role)).await?;
-    Ok(answer(booked))
+) -> ApiResult<Booked> {
+    Ok(booking::redeem_reward(&state.store, &id, body, Caller::of_role(role)).await?)
 }
 
 async fn create_adjustment(
@@ -67,8 +72,8 @@ async fn create_adjustment(
     _: Admin,
     AppPath(id): AppPath<String>,
     AppJson(body): AppJson<NewAdjustment>,
-) -> ApiResult<(StatusCode, AppJson<Value>)> {
-    Ok(answer(booking::adjust(&state.store, &id, body).await?))
+) -> ApiResult<Booked> {
+    Ok(booking::adjust(&state.store, &id, body).await?)
 }
 
 /// The ledger of the card's holder, oldest first; `after` is the last entry id seen.

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::tx::{Arg, Transient, Tx, args, placeholders, value_rows};
-use super::{Store, StoreError, now as store_now};
+use super::{Booking, Store, StoreError, now as store_now};
 use crate::domain::balance::Balance;
 use crate::domain::face::Notify;
 use crate::domain::ids::{AccountId, MemberId};
@@ -25,7 +25,6 @@ use crate::domain::ledger::{
     self, Ctx, Entry, EntryKind, Event, HolderState, LedgerError, OrderFacts, Outcome, cashback,
 };
 use crate::domain::model::{BalanceScope, Program};
-use crate::domain::rules::Rules;
 
 use apply::{apply, apply_state, insert_entries};
 pub(super) use cards::{enqueue, outbox_sql};
@@ -138,7 +137,8 @@ struct StateRow {
     state: String,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// A ledger entry as stored: what the engine replays and what a person's export lists.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct EntryRow {
     pub id: i64,
     pub event_type: String,
@@ -148,6 +148,8 @@ pub struct EntryRow {
     pub amount: i64,
     pub lot: Option<String>,
     pub effective_at: DateTime<Utc>,
+    /// The engine's order among entries of one instant: not part of a person's export.
+    #[serde(skip_serializing)]
     pub seq: i64,
     pub expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -238,31 +240,21 @@ impl Store {
         }
         Ok((visited, cards))
     }
+}
 
-    /// Books an order: applies it to every target and stores it under its key with the
-    /// answer `respond` builds from the changes. The key is claimed last, by the unique
-    /// constraint: a concurrent booking of the same key waits for this one and then finds its
-    /// key taken ([`BookError::Duplicate`]), and its own effects roll back.
+impl Booking<'_> {
+    /// Books an order in this transaction and commits: applies it to every target and stores
+    /// it under its key with the answer `respond` builds from the changes. The key is claimed
+    /// last, by the unique constraint: a concurrent booking of the same key waits for this one
+    /// and then finds its key taken ([`BookError::Duplicate`]), and its own effects roll back.
     pub async fn book_order(
-        &self,
-        order: &OrderRecord,
-        targets: &[Target],
-        respond: impl Fn(&[HolderChange]) -> Value,
-    ) -> Result<Value, BookError> {
-        let respond = &respond;
-        self.retrying(|| self.book_order_once(order, targets, respond))
-            .await
-    }
-
-    async fn book_order_once(
-        &self,
+        self,
         order: &OrderRecord,
         targets: &[Target],
         respond: impl Fn(&[HolderChange]) -> Value,
     ) -> Result<Value, BookError> {
         let now = store_now();
-        let o = order;
-        let mut tx = self.begin().await?;
+        let (o, mut tx) = (order, self.tx);
         let cause = Cause {
             event_type: "order",
             event_id: Some(&o.id),
@@ -270,16 +262,14 @@ impl Store {
         };
         let mut changes = Vec::with_capacity(targets.len());
         for target in sorted(targets) {
-            // Only a cashback program takes the redemption; the others book the order alone.
-            let redeemed = match target.program.rules {
-                Rules::Cashback(_) => o.cashback_redeemed_minor,
-                _ => 0,
-            };
             let event = Event::Order(ledger::OrderEvent {
                 id: o.id.clone(),
                 placed_at: o.placed_at,
                 amount_minor: o.amount_minor,
-                cashback_redeemed_minor: redeemed,
+                cashback_redeemed_minor: ledger::redemption_in(
+                    &target.program.rules,
+                    o.cashback_redeemed_minor,
+                ),
             });
             changes.push(apply_state(&mut tx, target, &event, now).await?);
         }
@@ -315,11 +305,13 @@ impl Store {
         insert_entries(&mut tx, cause, &changes, now).await?;
         tx.commit().await?;
         if queued(&changes) {
-            self.wake_dispatchers();
+            self.store.wake_dispatchers();
         }
         Ok(response)
     }
+}
 
+impl Store {
     /// Books a refund of an order: locks the order, claims the refund's key, reverses the
     /// order's effects in each program and holder the order moved, in proportion.
     pub async fn book_refund(
@@ -378,17 +370,7 @@ impl Store {
         if claimed == 0 {
             return Err(BookError::Duplicate);
         }
-        let remaining = row.amount_minor - row.refunded_minor;
-        if r.amount_minor > remaining {
-            return Err(BookError::Rejected(LedgerError {
-                code: "refund_exceeds_remaining",
-                field: "amount_minor",
-                message: format!(
-                    "the refund is more than what remains of the order; the allowed maximum is {remaining}"
-                ),
-                allowed_max: Some(remaining),
-            }));
-        }
+        ledger::check_refund(row.amount_minor, row.refunded_minor, r.amount_minor)?;
         let cause = Cause {
             event_type: "refund",
             event_id: Some(&r.id),
