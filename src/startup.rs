@@ -17,7 +17,7 @@ use crate::apple::template::PassTemplates;
 use crate::config::Settings;
 use crate::designs::Designs;
 use crate::http::auth::{create_api_key, hash_env_key};
-use crate::jobs::dispatch::Dispatcher;
+use crate::jobs::dispatch::{Channel, Dispatcher, Policy};
 use crate::passes::{PassCache, PassMaker};
 use crate::state::AppState;
 use crate::store::{Role, Store};
@@ -39,7 +39,7 @@ pub struct Application {
     dispatch: bool,
     /// Where the mail dispatcher sends mails, when this process dispatches.
     mailer: Option<crate::mail::Mailer>,
-    outbox: crate::jobs::dispatch::Policy,
+    outbox: Policy,
     /// Days delivered outbox rows are kept (0: for ever).
     keep_done_days: u32,
     database_url: String,
@@ -185,13 +185,13 @@ impl Application {
                 pusher: apns,
                 metrics: Arc::clone(metrics),
             };
-            let dispatcher = Dispatcher::new(
-                store.clone(),
+            workers.push(spawn_dispatcher(
+                store,
                 apple,
-                self.outbox.clone(),
-                Arc::clone(metrics),
-            );
-            workers.push(tokio::spawn(Arc::new(dispatcher).run(shutdown.clone())));
+                &self.outbox,
+                metrics,
+                &shutdown,
+            ));
         }
         if let (true, Some(google)) = (self.dispatch, &self.state.google) {
             let channel = crate::jobs::google::Google {
@@ -204,26 +204,26 @@ impl Application {
                 designs: Arc::clone(&self.state.designs),
                 known_classes: Default::default(),
             };
-            let dispatcher = Dispatcher::new(
-                store.clone(),
+            workers.push(spawn_dispatcher(
+                store,
                 channel,
-                self.outbox.clone(),
-                Arc::clone(metrics),
-            );
-            workers.push(tokio::spawn(Arc::new(dispatcher).run(shutdown.clone())));
+                &self.outbox,
+                metrics,
+                &shutdown,
+            ));
         }
         if let Some(mailer) = self.mailer {
             if let Some(dir) = mailer.folder() {
                 tracing::info!(mail.dir = %dir.display(), "no SMTP host configured (WALLETCARDS_MAIL__HOST): mails are written to files");
             }
             let channel = crate::jobs::mail::Mail { mailer };
-            let dispatcher = Dispatcher::new(
-                store.clone(),
+            workers.push(spawn_dispatcher(
+                store,
                 channel,
-                self.outbox.clone(),
-                Arc::clone(metrics),
-            );
-            workers.push(tokio::spawn(Arc::new(dispatcher).run(shutdown.clone())));
+                &self.outbox,
+                metrics,
+                &shutdown,
+            ));
         }
         if self.dispatch {
             workers.push(tokio::spawn(crate::jobs::housekeeping::run(
@@ -252,6 +252,18 @@ impl Application {
         self.state.store.close().await;
         Ok(())
     }
+}
+
+/// Runs `channel`'s dispatcher in its own task until `shutdown`.
+fn spawn_dispatcher<C: Channel>(
+    store: &Store,
+    channel: C,
+    policy: &Policy,
+    metrics: &Arc<crate::metrics::Metrics>,
+    shutdown: &CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let dispatcher = Dispatcher::new(store.clone(), channel, policy.clone(), Arc::clone(metrics));
+    tokio::spawn(Arc::new(dispatcher).run(shutdown.clone()))
 }
 
 /// The verifier of Google Wallet callbacks when an issuer id and root keys are configured.
