@@ -5,6 +5,7 @@
 //! the session cookie and the session's CSRF token (see `http::auth`).
 
 pub mod access;
+pub mod console;
 pub mod dashboard;
 pub mod desk;
 pub mod join;
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(session::router())
         .merge(desk::router())
         .merge(dashboard::router())
+        .merge(console::router())
         .route("/static/{file}", get(get_asset))
         .layer(axum::middleware::from_fn(page_errors))
         .layer(axum::middleware::from_fn(page_headers))
@@ -229,18 +231,25 @@ mod tests {
 
     #[test]
     fn every_stylesheet_and_script_a_template_names_is_served() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/pages/templates");
-        for entry in std::fs::read_dir(dir).expect("templates") {
-            let path = entry.expect("entry").path();
-            let html = std::fs::read_to_string(&path).expect("template");
-            for (i, _) in html.match_indices("/static/") {
-                let rest = &html[i + "/static/".len()..];
-                let name = &rest[..rest.find('"').expect("a quoted path")];
-                assert!(
-                    ASSETS.iter().any(|(served, _, _)| *served == name),
-                    "{} names /static/{name}, which is not served",
-                    path.display()
-                );
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/pages/templates");
+        let mut folders = vec![std::path::PathBuf::from(root)];
+        while let Some(dir) = folders.pop() {
+            for entry in std::fs::read_dir(&dir).expect("templates") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    folders.push(path);
+                    continue;
+                }
+                let html = std::fs::read_to_string(&path).expect("template");
+                for (i, _) in html.match_indices("/static/") {
+                    let rest = &html[i + "/static/".len()..];
+                    let name = &rest[..rest.find('"').expect("a quoted path")];
+                    assert!(
+                        ASSETS.iter().any(|(served, _, _)| *served == name),
+                        "{} names /static/{name}, which is not served",
+                        path.display()
+                    );
+                }
             }
         }
     }
