@@ -9,7 +9,8 @@ use std::io::Read;
 
 use serde::Serialize;
 
-use crate::booking::{self, Booked, BookingError, Caller};
+use crate::audit::Actor;
+use crate::booking::{self, Booked, BookingError};
 use crate::error::ApiError;
 use crate::store::Store;
 
@@ -191,7 +192,7 @@ pub async fn import_orders(
         );
         match row::parse_row(&columns, &record) {
             Ok(order) => {
-                let outcome = booking::book_order(store, order, Caller::Operator).await;
+                let outcome = booking::book_order(store, order, &Actor::import()).await;
                 if let Err(e) = summary.count(at, outcome) {
                     return Err(ImportError::stopped(at, e, summary));
                 }

@@ -5,6 +5,7 @@
 //! section for the module map and the dependency directions between modules.
 
 pub mod apple;
+pub mod audit;
 pub mod booking;
 pub mod cards;
 pub mod cli;
@@ -22,6 +23,7 @@ pub mod mail;
 pub mod metrics;
 pub mod passes;
 pub mod render;
+pub mod staff;
 pub mod startup;
 pub mod state;
 pub mod store;

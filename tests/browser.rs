@@ -190,7 +190,7 @@ async fn desk_staff_scan_a_card_book_an_order_and_refund_it() {
     b.goto(&format!("{}/desk", app.base)).await.expect("desk");
     browser.type_into("#key", &key).await;
     browser.screenshot("desk-sign-in").await;
-    browser.click("#signin").await;
+    browser.click("#signin-key").await;
 
     // An unknown code says so; the scanner types the code and Enter.
     let scan = browser.find("#scan").await;

@@ -21,6 +21,10 @@ mod api_keys;
 #[path = "pages/sessions.rs"]
 mod sessions;
 
+/// Named staff users, their mailed links and sessions, and the audit trail.
+#[path = "pages/staff_users.rs"]
+mod staff_users;
+
 use common::{Engine, TestApp, id, spawn_app};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
@@ -89,6 +93,26 @@ fn field(html: &str, name: &str) -> String {
 struct Signed {
     cookie: String,
     csrf: String,
+}
+
+/// Posts the sign-in form (its CSRF cookie and token added) with `fields`.
+pub(crate) async fn sign_in_with(app: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
+    let c = client();
+    let form = c
+        .get(format!("{}/signin", app.base))
+        .send()
+        .await
+        .expect("sign-in page");
+    let csrf_cookie = set_cookie(form.headers(), "wc_signin_csrf").expect("a CSRF cookie");
+    let csrf = field(&form.text().await.expect("html"), "csrf");
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    c.post(format!("{}/signin", app.base))
+        .header("cookie", csrf_cookie)
+        .form(&all)
+        .send()
+        .await
+        .expect("sign in")
 }
 
 /// Signs in with `key` through the form, as a browser would.

@@ -7,6 +7,7 @@ use super::checks::{check_amount, check_external_id, usable};
 use super::keyed::Key;
 use super::lookups::{card_by_code, card_by_id};
 use super::{Booked, BookingError, Caller, NewAdjustment, NewRedemption, changes_json};
+use crate::audit::{Action, Actor, AuditEntry};
 use crate::domain::balance::Balance;
 use crate::domain::ids::{AdjustmentId, RedemptionId};
 use crate::domain::model::{Card, CardStatus};
@@ -30,8 +31,9 @@ pub async fn redeem_reward(
     store: &Store,
     card_id: &str,
     r: NewRedemption,
-    caller: Caller,
+    by: &Actor,
 ) -> Result<Booked, BookingError> {
+    let caller = Caller::of_role(by.role);
     let source = caller.source(r.source.as_deref(), "desk")?;
     let card = card_by_id(store, card_id).await?;
     check_external_id(&r.external_id)?;
@@ -65,15 +67,30 @@ pub async fn redeem_reward(
     let summary = json!({"id": request.id, "external_id": request.external_id,
                          "kind": "reward", "card_id": request.card_id});
     let target = card_target(store, &card).await?;
-    book_on_card(store, target, &request, &key, ("redemption", summary)).await
+    let audit = card_audit(by, Action::RewardRedeemed, &card)
+        .details(json!({"external_id": request.external_id, "desk": by.desk}));
+    let booking = ("redemption", summary, &audit);
+    book_on_card(store, target, &request, &key, booking).await
 }
 
-/// A manual adjustment with author and reason, shown in the history.
+/// A line of the trail about `card`.
+fn card_audit(by: &Actor, action: Action, card: &Card) -> AuditEntry {
+    by.did(action, format!("card:{}", card.id))
+        .account(&card.account_id)
+        .card(&card.id)
+}
+
+/// A manual adjustment with author and reason, shown in the history. A signed-in person is
+/// the author, whatever the request says; a key's request names one (else the key is).
 pub async fn adjust(
     store: &Store,
     card_id: &str,
-    a: NewAdjustment,
+    mut a: NewAdjustment,
+    by: &Actor,
 ) -> Result<Booked, BookingError> {
+    if by.user.is_some() || a.author.trim().is_empty() {
+        a.author.clone_from(&by.name);
+    }
     let card = card_by_id(store, card_id).await?;
     check_external_id(&a.external_id)?;
     let program_id = card.program_id.to_string();
@@ -113,7 +130,16 @@ pub async fn adjust(
     let summary = json!({"id": request.id, "external_id": request.external_id,
                          "amount": a.amount, "author": author, "reason": reason,
                          "card_id": request.card_id});
-    book_on_card(store, target, &request, &key, ("adjustment", summary)).await
+    let audit = card_audit(by, Action::BalanceAdjusted, &card)
+        .details(json!({"amount": a.amount, "reason": reason, "author": author}));
+    book_on_card(
+        store,
+        target,
+        &request,
+        &key,
+        ("adjustment", summary, &audit),
+    )
+    .await
 }
 
 /// An adjustment's own fields, and a card it may still change (a suspended one may be).
@@ -147,14 +173,14 @@ async fn book_on_card(
     target: Target,
     request: &CardRequest,
     key: &Key<'_>,
-    (what, summary): (&str, Value),
+    (what, summary, audit): (&str, Value, &AuditEntry),
 ) -> Result<Booked, BookingError> {
     let respond = |c: &HolderChange| {
         let mut body = json!({"cards": changes_json(std::slice::from_ref(c))});
         body[what] = summary.clone();
         body
     };
-    let result = store.book_on_card(request, &target, respond).await;
+    let result = store.book_on_card(request, &target, respond, audit).await;
     key.finish(store, result).await
 }
 

@@ -9,6 +9,7 @@ use super::checks::{check_amount, check_external_id};
 use super::keyed::Key;
 use super::lookups::{account_required, order_people, order_programs};
 use super::{Booked, BookingError, NewOrder, changes_json};
+use crate::audit::{Action, Actor, AuditEntry};
 use crate::domain::codes::CardCode;
 use crate::domain::ids::{AccountId, OrderId};
 use crate::domain::ledger;
@@ -18,12 +19,9 @@ use crate::store::{
     Holder, HolderChange, KeyedTable, OrderRecord, Store, Target, normalize_email, now,
 };
 
-/// Books an order of `caller`, in its key space (an operator's default is `erp`).
-pub async fn book_order(
-    store: &Store,
-    o: NewOrder,
-    caller: Caller,
-) -> Result<Booked, BookingError> {
+/// Books an order of `by`, in its key space (an operator's default is `erp`).
+pub async fn book_order(store: &Store, o: NewOrder, by: &Actor) -> Result<Booked, BookingError> {
+    let caller = Caller::of_role(by.role);
     let source = caller.source(o.source.as_deref(), "erp")?;
     check_external_id(&o.external_id)?;
     let placed_at = caller.placed_at(o.placed_at.as_deref(), now());
@@ -35,7 +33,7 @@ pub async fn book_order(
     // A repeated key comes first. Its look-up is needed only when this request would fail:
     // one that would succeed claims the key by the unique constraint at commit, and a replay
     // is recognised there (`Key::finish`), so the happy path does not pay for it.
-    match book_new_order(store, &o, (&source, &key), placed_at).await {
+    match book_new_order(store, &o, (&source, &key), placed_at, by).await {
         Err(e) if e.is_refusal() => match key.stored(store).await? {
             Some(replayed) => Ok(replayed),
             None => Err(e),
@@ -100,10 +98,11 @@ async fn book_new_order(
     o: &NewOrder,
     (source, key): (&str, &Key<'_>),
     placed_at: Result<DateTime<Utc>, BookingError>,
+    by: &Actor,
 ) -> Result<Booked, BookingError> {
     let fields = check_fields(o, placed_at)?;
     let result = store
-        .retrying(|| book_in_one_transaction(store, o, (source, key), fields))
+        .retrying(|| book_in_one_transaction(store, o, (source, key), fields, by))
         .await;
     key.finish(store, result).await
 }
@@ -115,6 +114,7 @@ async fn book_in_one_transaction(
     o: &NewOrder,
     (source, key): (&str, &Key<'_>),
     (currency, placed_at, redeemed): (Currency, DateTime<Utc>, i64),
+    by: &Actor,
 ) -> Result<Value, BookingError> {
     let mut tx = store.begin_booking().await?;
     let (account_id, member, card) = order_people(&mut tx, o).await?;
@@ -140,7 +140,25 @@ async fn book_in_one_transaction(
         fingerprint: key.print().to_owned(),
     };
     let respond = |changes: &[HolderChange]| order_response(&record, changes);
-    Ok(tx.book_order(&record, &targets, respond).await?)
+    let audit = order_audit(&record, by);
+    Ok(tx.book_order(&record, &targets, respond, &audit).await?)
+}
+
+/// The trail's line of a booked order.
+fn order_audit(o: &OrderRecord, by: &Actor) -> AuditEntry {
+    let mut entry = by
+        .did(
+            Action::OrderBooked,
+            format!("order:{}/{}", o.source, o.external_id),
+        )
+        .account(&o.account_id)
+        .details(
+            json!({"amount_minor": o.amount_minor, "currency": o.currency,
+                        "cashback_redeemed_minor": o.cashback_redeemed_minor,
+                        "member_id": o.member_id, "desk": by.desk}),
+        );
+    entry.card_id.clone_from(&o.card_id);
+    entry
 }
 
 /// The program and holder each program books the order for; a program that keeps balances

@@ -6,17 +6,19 @@ use serde_json::json;
 use super::checks::{check_amount, check_external_id};
 use super::keyed::Key;
 use super::{Booked, BookingError, Caller, NewRefund, changes_json};
+use crate::audit::{Action, Actor};
 use crate::domain::ids::{ProgramId, RefundId};
 use crate::store::{HolderChange, KeyedTable, RefundRecord, Store, Target};
 
-/// Books a refund of the order `order_external_id` in `caller`'s key space: a desk refunds
+/// Books a refund of the order `order_external_id` in `by`'s key space: a desk refunds
 /// desk orders only (another source's order is not found there, 404).
 pub async fn book_refund(
     store: &Store,
     order_external_id: &str,
     r: NewRefund,
-    caller: Caller,
+    by: &Actor,
 ) -> Result<Booked, BookingError> {
+    let caller = Caller::of_role(by.role);
     let source = caller.source(r.source.as_deref(), "erp")?;
     check_external_id(&r.external_id)?;
     let key = Key::new(
@@ -53,6 +55,14 @@ pub async fn book_refund(
             "cards": changes_json(changes),
         })
     };
-    let result = store.book_refund(&record, &targets, respond).await;
+    let mut audit = by
+        .did(
+            Action::OrderRefunded,
+            format!("order:{source}/{order_external_id}"),
+        )
+        .details(json!({"refund_external_id": record.external_id,
+                        "amount_minor": record.amount_minor, "desk": by.desk}));
+    audit.account_id = targets.first().map(|t| t.holder.account_id.to_string());
+    let result = store.book_refund(&record, &targets, respond, &audit).await;
     key.finish(store, result).await
 }

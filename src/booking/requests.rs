@@ -64,6 +64,8 @@ pub struct NewRedemption {
 pub struct NewAdjustment {
     pub external_id: String,
     pub amount: i64,
+    /// Who made it; a signed-in person always is the author (see `booking::adjust`).
+    #[serde(default)]
     pub author: String,
     pub reason: String,
 }

@@ -71,6 +71,11 @@ id_type!(
     "key"
 );
 id_type!(
+    /// A named staff user (signs in with e-mail and password).
+    StaffUserId,
+    "usr"
+);
+id_type!(
     /// A booked order.
     OrderId,
     "ord"

@@ -9,35 +9,38 @@ use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::audit::Actor;
 use crate::domain::ids::ApiKeyId;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{ApiKeyRecord, Role, Store, StoreError, WebSession, now};
 use crate::tokens::{random_token, same_secret, token_hash};
 
-/// A caller that presented a valid key with the admin role.
-pub struct Admin;
+/// A caller with the admin role: a staff user, an API key or a session; who it is.
+pub struct Admin(pub Actor);
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        match authenticate(parts, state).await? {
-            Role::Admin => Ok(Admin),
+        let actor = authenticate(parts, state).await?;
+        match actor.role {
+            Role::Admin => Ok(Admin(actor)),
             _ => Err(ApiError::forbidden()),
         }
     }
 }
 
 /// A caller with the admin or the desk role: order-desk staff and their terminals.
-pub struct Staff(pub Role);
+pub struct Staff(pub Actor);
 
 impl FromRequestParts<AppState> for Staff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        match authenticate(parts, state).await? {
-            role @ (Role::Admin | Role::Desk) => Ok(Staff(role)),
+        let actor = authenticate(parts, state).await?;
+        match actor.role {
+            Role::Admin | Role::Desk => Ok(Staff(actor)),
             _ => Err(ApiError::forbidden()),
         }
     }
@@ -45,7 +48,7 @@ impl FromRequestParts<AppState> for Staff {
 
 /// A caller that may book orders and refunds: an admin, the desk, or the ERP by its
 /// `erp-webhook` key. Its role decides the key space it books in (`booking::Caller`).
-pub struct Booker(pub Role);
+pub struct Booker(pub Actor);
 
 impl FromRequestParts<AppState> for Booker {
     type Rejection = ApiError;
@@ -61,10 +64,10 @@ pub const SESSION_COOKIE: &str = "wc_session";
 /// The header a page's script sends its session's CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// The caller's role: from an API key (`Authorization: Bearer`), else from a staff session
-/// cookie. A session's unsafe requests (POST, …) must carry its CSRF token in
-/// `X-CSRF-Token`: the cookie alone, which a browser sends with any request, proves nothing.
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<Role, ApiError> {
+/// The caller: from an API key (`Authorization: Bearer`), else from a staff session cookie.
+/// A session's unsafe requests (POST, …) must carry its CSRF token in `X-CSRF-Token`: the
+/// cookie alone, which a browser sends with any request, proves nothing.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Actor, ApiError> {
     let bearer = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -72,7 +75,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Role, ApiError>
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     if let Some(token) = bearer {
-        return Ok(key_of(state, token).await?.role);
+        return Ok(key_of(state, token).await?.actor());
     }
     let session = session_of(parts, state)
         .await?
@@ -91,7 +94,17 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Role, ApiError>
             ));
         }
     }
-    Ok(session.role)
+    Ok(session_actor(&session))
+}
+
+/// Who a session acts as: its user, else the key it was opened with, else the bootstrap key.
+pub fn session_actor(session: &WebSession) -> Actor {
+    let name = session.name.as_deref().unwrap_or(session.role.as_str());
+    match (&session.user_id, &session.api_key_id) {
+        (Some(user), _) => Actor::user(user, name, session.role, session.desk.clone()),
+        (None, Some(key)) => Actor::key(key, name, session.role),
+        (None, None) => Actor::bootstrap(),
+    }
 }
 
 /// Who presented an API key.
@@ -100,6 +113,17 @@ pub struct KeyHolder {
     pub role: Role,
     /// The stored key; `None` for the bootstrap key from `WALLETCARDS_ADMIN_KEY`.
     pub id: Option<ApiKeyId>,
+    pub name: String,
+}
+
+impl KeyHolder {
+    /// The key as the audit trail names it.
+    pub fn actor(&self) -> Actor {
+        match &self.id {
+            Some(id) => Actor::key(id, &self.name, self.role),
+            None => Actor::bootstrap(),
+        }
+    }
 }
 
 /// The live key `token` presents, or 401.
@@ -109,6 +133,7 @@ pub async fn key_of(state: &AppState, token: &str) -> Result<KeyHolder, ApiError
             return Ok(KeyHolder {
                 role: Role::Admin,
                 id: None,
+                name: Actor::bootstrap().name,
             });
         }
     }
@@ -128,6 +153,7 @@ pub async fn key_of(state: &AppState, token: &str) -> Result<KeyHolder, ApiError
         Ok(KeyHolder {
             role: record.role,
             id: Some(record.id),
+            name: record.name,
         })
     } else {
         Err(ApiError::unauthorized())

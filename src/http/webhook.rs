@@ -13,7 +13,8 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::booking::{self, Booked, Caller, NewOrder, NewRefund};
+use crate::audit::Actor;
+use crate::booking::{self, Booked, NewOrder, NewRefund};
 use crate::error::{ApiError, ApiResult};
 use crate::http::extract::parse_json;
 use crate::state::AppState;
@@ -124,7 +125,7 @@ async fn erp_order(
 ) -> ApiResult<Booked> {
     authenticate(&state, &headers, &body)?;
     let order: NewOrder = parse_json(&body)?;
-    Ok(booking::book_order(&state.store, order, Caller::Erp).await?)
+    Ok(booking::book_order(&state.store, order, &Actor::erp_webhook()).await?)
 }
 
 #[derive(Debug, Deserialize)]
@@ -147,7 +148,13 @@ async fn erp_refund(
         amount_minor: r.amount_minor,
         source: None,
     };
-    Ok(booking::book_refund(&state.store, &r.order_external_id, refund, Caller::Erp).await?)
+    Ok(booking::book_refund(
+        &state.store,
+        &r.order_external_id,
+        refund,
+        &Actor::erp_webhook(),
+    )
+    .await?)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 mod accounts;
 mod analytics;
 mod api_keys;
+mod audit;
 mod booking;
 mod cache;
 mod cards;
@@ -22,6 +23,7 @@ mod outbox;
 mod programs;
 mod rows;
 mod sessions;
+mod staff;
 mod tx;
 
 use std::path::Path;
@@ -43,6 +45,7 @@ pub use analytics::{
     TierCount,
 };
 pub use api_keys::{ApiKeyRecord, RevokeError, Role};
+pub use audit::AuditFilter;
 pub use booking::Booking;
 pub use devices::{DeviceLog, DeviceRecord, NewRegistration, Registered};
 pub use erase::{ERASED_NAME, Erasure, ExportCard, MemberExport};
@@ -59,6 +62,7 @@ pub use outbox::{
 };
 pub use rows::Page;
 pub use sessions::WebSession;
+pub use staff::{NewStaffLink, StaffChange, StaffChangeError, StaffLinkPurpose, StaffUser};
 pub use tx::Transient;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

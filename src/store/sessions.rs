@@ -1,11 +1,13 @@
-//! Staff sessions of the HTML pages: created at sign-in with an API key of the desk or admin
-//! role, found by the SHA-256 of the cookie's token, ended at sign-out or expiry.
+//! Staff sessions of the HTML pages: created at sign-in by a staff user (e-mail and password)
+//! or with an API key of the desk or admin role, found by the SHA-256 of the cookie's token,
+//! ended at sign-out, expiry, the user's deactivation or "sign out everywhere", or the key's
+//! revocation.
 
 use chrono::{DateTime, Utc};
 
 use super::tx::args;
 use super::{Role, Store, StoreError, StoreResult, read};
-use crate::domain::ids::ApiKeyId;
+use crate::domain::ids::{ApiKeyId, StaffUserId};
 
 /// A live session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +22,11 @@ pub struct WebSession {
     /// For a session of the bootstrap key: that key's fingerprint. A change of the key in the
     /// settings ends the session.
     pub bootstrap_key: Option<String>,
+    /// The staff user who signed in (`None`: a session opened with a key).
+    pub user_id: Option<StaffUserId>,
+    /// Read back, not written: the user's name (or the stored key's), and a desk user's desk.
+    pub name: Option<String>,
+    pub desk: Option<String>,
 }
 
 impl Store {
@@ -37,8 +44,9 @@ impl Store {
         )
         .await?;
         let sql = "INSERT INTO web_sessions \
-                   (token_hash, role, csrf, created_at, expires_at, api_key_id, bootstrap_key) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7)";
+                   (token_hash, role, csrf, created_at, expires_at, api_key_id, bootstrap_key, \
+                    user_id) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
         let values = args![
             token_hash,
             session.role.as_str(),
@@ -46,28 +54,39 @@ impl Store {
             now,
             session.expires_at,
             session.api_key_id.as_ref().map(ApiKeyId::as_str),
-            session.bootstrap_key.as_deref()
+            session.bootstrap_key.as_deref(),
+            session.user_id.as_ref().map(StaffUserId::as_str)
         ];
         tx.execute(sql, &values).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// The session with this token hash, unless it expired or was opened with a bootstrap
-    /// key other than the one whose fingerprint is `bootstrap_key` (`None`: none is set now).
+    /// The session with this token hash, unless it expired, its user is deactivated, or it
+    /// was opened with a bootstrap key other than the one whose fingerprint is
+    /// `bootstrap_key` (`None`: none is set now). A user's session has the user's role now.
     pub async fn find_web_session(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
         bootstrap_key: Option<&str>,
     ) -> StoreResult<Option<WebSession>> {
-        let sql = "SELECT role, csrf, expires_at, api_key_id, bootstrap_key FROM web_sessions \
-                   WHERE token_hash = $1 AND expires_at > $2 \
-                   AND (api_key_id IS NOT NULL OR bootstrap_key = $3)";
+        let sql = "SELECT COALESCE(u.role, s.role), s.csrf, s.expires_at, s.api_key_id, \
+                   s.bootstrap_key, s.user_id, COALESCE(u.name, k.name), u.desk \
+                   FROM web_sessions s \
+                   LEFT JOIN staff_users u ON u.id = s.user_id \
+                   LEFT JOIN api_keys k ON k.id = s.api_key_id \
+                   WHERE s.token_hash = $1 AND s.expires_at > $2 \
+                   AND (s.user_id IS NULL OR u.deactivated_at IS NULL) \
+                   AND (s.api_key_id IS NOT NULL OR s.user_id IS NOT NULL \
+                        OR s.bootstrap_key = $3)";
         type Row = (
             String,
             String,
             DateTime<Utc>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
             Option<String>,
             Option<String>,
         );
@@ -77,16 +96,21 @@ impl Store {
             .bind(bootstrap_key)
             .fetch_optional(pool)
             .await)?;
-        row.map(|(role, csrf, expires_at, key, bootstrap_key)| {
-            Ok(WebSession {
-                role: Role::parse(&role)
-                    .ok_or_else(|| StoreError::Corrupt(format!("session role `{role}`")))?,
-                csrf,
-                expires_at,
-                api_key_id: key.map(ApiKeyId::from_db),
-                bootstrap_key,
-            })
-        })
+        row.map(
+            |(role, csrf, expires_at, key, bootstrap_key, user, name, desk)| {
+                Ok(WebSession {
+                    role: Role::parse(&role)
+                        .ok_or_else(|| StoreError::Corrupt(format!("session role `{role}`")))?,
+                    csrf,
+                    expires_at,
+                    api_key_id: key.map(ApiKeyId::from_db),
+                    bootstrap_key,
+                    user_id: user.map(StaffUserId::from_db),
+                    name,
+                    desk,
+                })
+            },
+        )
         .transpose()
     }
 

@@ -148,11 +148,12 @@ impl Browser {
             .unwrap_or_else(|e| panic!("typing into `{css}`: {e}"));
     }
 
-    /// Opens `url` (a staff page), lands on the sign-in form and signs in with `key`.
+    /// Opens `url` (a staff page), lands on the sign-in page and signs in with `key` (its
+    /// second form: desk terminals, and admin keys on a fresh install).
     pub async fn sign_in_to(&self, url: &str, key: &str) {
         self.client.goto(url).await.expect("open the page");
         self.type_into("#key", key).await;
-        self.click("#signin").await;
+        self.click("#signin-key").await;
     }
 
     /// Waits until the element `css` shows text containing `text`.

@@ -9,24 +9,11 @@ use walletcards::http::auth::create_api_key;
 use walletcards::store::Role;
 
 use super::common::{Engine, TestApp, spawn_app, spawn_app_with_settings, spawn_on_database_of};
-use super::{client, field, set_cookie};
+use super::{client, set_cookie, sign_in_with};
 
 /// Posts the sign-in form with `key` and `next`, as a browser would.
 async fn sign_in_to(app: &TestApp, key: &str, next: &str) -> reqwest::Response {
-    let c = client();
-    let form = c
-        .get(format!("{}/signin", app.base))
-        .send()
-        .await
-        .expect("sign-in page");
-    let csrf_cookie = set_cookie(form.headers(), "wc_signin_csrf").expect("a CSRF cookie");
-    let csrf = field(&form.text().await.expect("html"), "csrf");
-    c.post(format!("{}/signin", app.base))
-        .header("cookie", csrf_cookie)
-        .form(&[("key", key), ("csrf", csrf.as_str()), ("next", next)])
-        .send()
-        .await
-        .expect("sign in")
+    sign_in_with(app, &[("key", key), ("next", next)]).await
 }
 
 async fn sign_in_leads_only_to_paths_on_this_site(engine: Engine) {

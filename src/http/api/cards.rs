@@ -1,6 +1,7 @@
 //! `/cards`: issue a card of a program to a member, read it (by id or by barcode code), change
 //! its status, and download its signed pass.
 
+use crate::audit::{Action, Actor};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -161,7 +162,7 @@ async fn load_card(state: &AppState, id: &str) -> ApiResult<CardBundle> {
 
 async fn issue_card(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(by): Admin,
     AppJson(body): AppJson<NewCard>,
 ) -> ApiResult<(StatusCode, AppJson<CardBody>)> {
     let program = load_program(&state, &body.program_id)
@@ -189,6 +190,12 @@ async fn issue_card(
         .field("member_id"));
     }
     let card = crate::cards::issue_card(&state, &program, &member).await?;
+    let entry = by
+        .did(Action::CardIssued, format!("card:{}", card.id))
+        .account(&card.account_id)
+        .card(&card.id)
+        .details(json!({"program_id": program.id, "member_id": member.id}));
+    super::audit(&state, entry).await;
     let bundle = state.store.card_bundle(card).await?;
     Ok((StatusCode::CREATED, AppJson(card_body(&state, &bundle))))
 }
@@ -243,7 +250,12 @@ async fn download_pass(
     Ok((headers, bytes).into_response())
 }
 
-async fn change_status(state: &AppState, id: &str, to: CardStatus) -> ApiResult<AppJson<CardBody>> {
+async fn change_status(
+    state: &AppState,
+    by: &Actor,
+    id: &str,
+    to: CardStatus,
+) -> ApiResult<AppJson<CardBody>> {
     let mut bundle = load_card(state, id).await?;
     if bundle.card.status == to {
         return Ok(AppJson(card_body(state, &bundle)));
@@ -266,29 +278,41 @@ async fn change_status(state: &AppState, id: &str, to: CardStatus) -> ApiResult<
         }
         other => other?,
     };
+    let action = match to {
+        CardStatus::Active => Action::CardReactivated,
+        CardStatus::Suspended => Action::CardSuspended,
+        CardStatus::Revoked => Action::CardRevoked,
+    };
+    let card = &bundle.card;
+    let entry = by
+        .did(action, format!("card:{}", card.id))
+        .account(&card.account_id)
+        .card(&card.id)
+        .details(json!({"status": to.as_str()}));
+    super::audit(state, entry).await;
     Ok(AppJson(card_body(state, &bundle)))
 }
 
 async fn suspend_card(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(by): Admin,
     AppPath(id): AppPath<String>,
 ) -> ApiResult<AppJson<CardBody>> {
-    change_status(&state, &id, CardStatus::Suspended).await
+    change_status(&state, &by, &id, CardStatus::Suspended).await
 }
 
 async fn reactivate_card(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(by): Admin,
     AppPath(id): AppPath<String>,
 ) -> ApiResult<AppJson<CardBody>> {
-    change_status(&state, &id, CardStatus::Active).await
+    change_status(&state, &by, &id, CardStatus::Active).await
 }
 
 async fn revoke_card(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(by): Admin,
     AppPath(id): AppPath<String>,
 ) -> ApiResult<AppJson<CardBody>> {
-    change_status(&state, &id, CardStatus::Revoked).await
+    change_status(&state, &by, &id, CardStatus::Revoked).await
 }

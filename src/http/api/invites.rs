@@ -2,6 +2,7 @@
 //! token (the secret in the link) is shown once, in the answer to `POST /invites`; the QR
 //! images, which encode the link, stay available to admins.
 
+use crate::audit::Action;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -175,7 +176,7 @@ async fn check_programs(
 
 async fn create_invite(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(by): Admin,
     AppJson(body): AppJson<NewInvite>,
 ) -> ApiResult<(StatusCode, AppJson<InviteBody>)> {
     let at = now();
@@ -201,6 +202,13 @@ async fn create_invite(
         revoked_at: None,
     };
     state.store.insert_invite(&invite).await?;
+    let entry = by
+        .did(Action::InviteCreated, format!("invite:{}", invite.id))
+        .account(&invite.account_id)
+        .details(serde_json::json!({"program_ids": invite.program_ids,
+                                    "max_uses": invite.max_uses,
+                                    "expires_at": invite.expires_at}));
+    super::audit(&state, entry).await;
     Ok((
         StatusCode::CREATED,
         AppJson(invite_body(&state, &invite, true)),
@@ -234,11 +242,18 @@ async fn list_invites(
 
 async fn revoke_invite(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(by): Admin,
     AppPath(id): AppPath<String>,
 ) -> ApiResult<AppJson<InviteBody>> {
     let invite = load_invite(&state, &id).await?;
+    let was_open = invite.revoked_at.is_none();
     let invite = state.store.revoke_invite(&invite.id, now()).await?;
+    if was_open {
+        let entry = by
+            .did(Action::InviteRevoked, format!("invite:{}", invite.id))
+            .account(&invite.account_id);
+        super::audit(&state, entry).await;
+    }
     Ok(AppJson(invite_body(&state, &invite, false)))
 }
 

@@ -3,6 +3,7 @@
 //! once on this instance (within the key cache's few seconds on others) and ends the staff
 //! sessions signed in with it.
 
+use crate::audit::Action;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -80,7 +81,7 @@ async fn list_keys(
 
 async fn create_key(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(by): Admin,
     AppJson(body): AppJson<NewKey>,
 ) -> ApiResult<(StatusCode, AppJson<KeyBody>)> {
     let name = text("name", &body.name, MAX_NAME)?;
@@ -88,12 +89,16 @@ async fn create_key(
         .ok_or_else(|| ApiError::invalid("role", "must be one of admin, desk, erp-webhook"))?;
     let (record, token) = new_api_key(&state.store, &name, role).await?;
     tracing::info!(key = %record.id, role = role.as_str(), "API key created");
+    let entry = by
+        .did(Action::KeyCreated, format!("key:{}", record.id))
+        .details(serde_json::json!({"name": record.name, "role": role.as_str()}));
+    super::audit(&state, entry).await;
     Ok((StatusCode::CREATED, AppJson(key_body(record, Some(token)))))
 }
 
 async fn revoke_key(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(by): Admin,
     AppPath(id): AppPath<String>,
 ) -> ApiResult<AppJson<KeyBody>> {
     let id = ApiKeyId::parse(&id).ok_or_else(|| ApiError::not_found("API key"))?;
@@ -105,6 +110,10 @@ async fn revoke_key(
     {
         Ok(key) => {
             tracing::info!(key = %key.id, role = key.role.as_str(), "API key revoked");
+            let entry = by
+                .did(Action::KeyRevoked, format!("key:{}", key.id))
+                .details(serde_json::json!({"name": key.name, "role": key.role.as_str()}));
+            super::audit(&state, entry).await;
             Ok(AppJson(key_body(key, None)))
         }
         Err(RevokeError::NotFound) => Err(ApiError::not_found("API key")),

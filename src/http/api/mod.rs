@@ -2,6 +2,7 @@
 
 mod accounts;
 pub mod analytics;
+pub mod audit;
 mod cards;
 mod device_logs;
 mod invites;
@@ -10,6 +11,7 @@ mod orders;
 mod outbox;
 mod privacy;
 mod programs;
+mod staff;
 
 use axum::Router;
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,8 @@ pub fn router() -> Router<AppState> {
         .merge(analytics::router())
         .merge(keys::router())
         .merge(privacy::router())
+        .merge(staff::router())
+        .merge(audit::router())
 }
 
 /// `?limit=&after=` of every list.
@@ -101,4 +105,15 @@ pub fn optional_text(
     max: usize,
 ) -> Result<Option<String>, ApiError> {
     Ok(crate::domain::contact::optional_text(field, value, max)?)
+}
+
+/// Writes a line of the audit trail after a change that is already committed. A failure is
+/// logged as an error (the change stands; the trail misses a line, which the log names).
+pub(crate) async fn audit(state: &AppState, entry: crate::audit::AuditEntry) {
+    if let Err(e) = state.store.record_audit(&entry).await {
+        tracing::error!(
+            error = %e, action = entry.action.as_str(), target = %entry.target,
+            "could not write the audit trail"
+        );
+    }
 }

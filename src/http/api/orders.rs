@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ListQuery;
-use crate::booking::{self, Booked, Caller, NewAdjustment, NewOrder, NewRedemption, NewRefund};
+use crate::booking::{self, Booked, NewAdjustment, NewOrder, NewRedemption, NewRefund};
 use crate::error::ApiResult;
 use crate::http::auth::{Admin, Booker, Staff};
 use crate::http::extract::{AppJson, AppPath, AppQuery};
@@ -42,38 +42,37 @@ impl IntoResponse for Booked {
 
 async fn create_order(
     State(state): State<AppState>,
-    Booker(role): Booker,
+    Booker(by): Booker,
     AppJson(body): AppJson<NewOrder>,
 ) -> ApiResult<Booked> {
-    Ok(booking::book_order(&state.store, body, Caller::of_role(role)).await?)
+    Ok(booking::book_order(&state.store, body, &by).await?)
 }
 
 async fn create_refund(
     State(state): State<AppState>,
-    Booker(role): Booker,
+    Booker(by): Booker,
     AppPath(external_id): AppPath<String>,
     AppJson(body): AppJson<NewRefund>,
 ) -> ApiResult<Booked> {
-    let caller = Caller::of_role(role);
-    Ok(booking::book_refund(&state.store, &external_id, body, caller).await?)
+    Ok(booking::book_refund(&state.store, &external_id, body, &by).await?)
 }
 
 async fn create_redemption(
     State(state): State<AppState>,
-    Staff(role): Staff,
+    Staff(by): Staff,
     AppPath(id): AppPath<String>,
     AppJson(body): AppJson<NewRedemption>,
 ) -> ApiResult<Booked> {
-    Ok(booking::redeem_reward(&state.store, &id, body, Caller::of_role(role)).await?)
+    Ok(booking::redeem_reward(&state.store, &id, body, &by).await?)
 }
 
 async fn create_adjustment(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(by): Admin,
     AppPath(id): AppPath<String>,
     AppJson(body): AppJson<NewAdjustment>,
 ) -> ApiResult<Booked> {
-    Ok(booking::adjust(&state.store, &id, body).await?)
+    Ok(booking::adjust(&state.store, &id, body, &by).await?)
 }
 
 /// The ledger of the card's holder, oldest first; `after` is the last entry id seen.

@@ -2,6 +2,7 @@
 //! reason a retry would not change. Admins list them and, once the cause is fixed, put them
 //! back in the queue.
 
+use crate::audit::Action;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -33,7 +34,7 @@ async fn list_dead(
 
 async fn retry(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(by): Admin,
     AppPath(id): AppPath<String>,
 ) -> ApiResult<AppJson<Value>> {
     let not_found = || {
@@ -45,6 +46,8 @@ async fn retry(
     };
     let id: i64 = id.parse().map_err(|_| not_found())?;
     if state.store.retry_dead_letter(id, now()).await? {
+        let entry = by.did(Action::DeadLetterRetried, format!("delivery:{id}"));
+        super::audit(&state, entry).await;
         Ok(AppJson(json!({"id": id, "state": "pending"})))
     } else {
         Err(not_found())

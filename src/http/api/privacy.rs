@@ -2,6 +2,7 @@
 //! anonymised, cards revoked, ledger kept), `GET /members/{id}/export` hands over everything
 //! stored about them.
 
+use crate::audit::Action;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
@@ -30,16 +31,24 @@ fn member_json(member: Member, erased_at: Option<chrono::DateTime<chrono::Utc>>)
 /// second call.
 pub(super) async fn erase_member(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(by): Admin,
     AppPath(id): AppPath<String>,
 ) -> ApiResult<AppJson<Value>> {
     let member = load_member(&state, &id).await?;
+    let first_time = state.store.member_erased_at(&member.id).await?.is_none();
     let erasure = match state.store.erase_member(&member.id).await {
         Err(StoreError::NotFound) => return Err(ApiError::not_found("member")),
         other => other?,
     };
     if erasure.revoked > 0 {
         tracing::info!(member.id = %member.id, cards = erasure.revoked, "member erased");
+    }
+    if first_time {
+        let entry = by
+            .did(Action::MemberErased, format!("member:{}", member.id))
+            .account(&member.account_id)
+            .details(json!({"cards_revoked": erasure.revoked}));
+        super::audit(&state, entry).await;
     }
     let member = load_member(&state, &id).await?;
     Ok(AppJson(member_json(member, Some(erasure.erased_at))))

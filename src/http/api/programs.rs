@@ -1,5 +1,6 @@
 //! `/programs`: create, list, read and update loyalty programs.
 
+use crate::audit::Action;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,6 +8,7 @@ use axum::routing::get;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::json;
 
 use super::{ListPage, ListQuery, text};
 use crate::domain::ids::ProgramId;
@@ -124,7 +126,7 @@ fn parse_rules(kind: Kind, rules: &Value) -> ApiResult<Rules> {
 
 async fn create_program(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(by): Admin,
     AppJson(body): AppJson<NewProgram>,
 ) -> ApiResult<(StatusCode, AppJson<ProgramBody>)> {
     let name = text("name", &body.name, 100)?;
@@ -158,7 +160,18 @@ async fn create_program(
         updated_at: at,
     };
     state.store.insert_program(&program).await?;
+    let entry = by
+        .did(Action::ProgramCreated, format!("program:{}", program.id))
+        .details(json!({"after": program_summary(&program)}));
+    super::audit(&state, entry).await;
     Ok((StatusCode::CREATED, AppJson(program.into())))
+}
+
+/// What the trail keeps of a program.
+fn program_summary(p: &Program) -> Value {
+    json!({"name": p.name, "kind": p.kind().as_str(), "status": p.status,
+           "rules": p.rules.to_json(), "design": p.design, "branding": p.branding,
+           "time_zone": p.time_zone.name()})
 }
 
 async fn list_programs(
@@ -216,11 +229,12 @@ fn reject_immutable(field: &str, given: Option<&Value>, current: &str) -> ApiRes
 
 async fn update_program(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(by): Admin,
     AppPath(id): AppPath<String>,
     AppJson(body): AppJson<UpdateProgram>,
 ) -> ApiResult<AppJson<ProgramBody>> {
     let mut p = load_program(&state, &id).await?;
+    let before = program_summary(&p);
     reject_immutable("kind", body.kind.as_ref(), p.kind().as_str())?;
     reject_immutable("currency", body.currency.as_ref(), p.currency.code())?;
     reject_immutable(
@@ -254,6 +268,10 @@ async fn update_program(
     if cards_change || p.status != status_before {
         p.updated_at = now();
         state.store.update_program(&p, cards_change).await?;
+        let entry = by
+            .did(Action::ProgramChanged, format!("program:{}", p.id))
+            .details(json!({"before": before, "after": program_summary(&p)}));
+        super::audit(&state, entry).await;
     }
     Ok(AppJson(p.into()))
 }

@@ -12,6 +12,7 @@ pub mod join;
 pub mod limit;
 pub mod member;
 pub mod session;
+pub mod staff_links;
 pub mod staff_texts;
 pub mod texts;
 
@@ -30,6 +31,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(session::router())
+        .merge(staff_links::router())
         .merge(desk::router())
         .merge(dashboard::router())
         .merge(console::router())

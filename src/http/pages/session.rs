@@ -1,7 +1,8 @@
-//! Staff sign-in: an API key of the desk or admin role opens a session (12 hours) held in an
-//! HttpOnly, SameSite=Strict cookie (`Secure` when the public URL is https). The sign-in form
-//! itself is protected by a double-submit CSRF cookie; signed-in pages carry the session's
-//! own CSRF token.
+//! Staff sign-in: a staff user's e-mail and password, or an API key of the desk role (desk
+//! terminals) or the admin role (only while no staff user exists, to create the first admin:
+//! the key printed at first start or `WALLETCARDS_ADMIN_KEY`), opens a session (12 hours) held in an HttpOnly, SameSite=Strict cookie (`Secure`
+//! when the public URL is https). The sign-in form itself is protected by a double-submit CSRF
+//! cookie; signed-in pages carry the session's own CSRF token.
 
 use askama::Template;
 use axum::Router;
@@ -13,11 +14,15 @@ use axum::routing::{get, post};
 use chrono::TimeDelta;
 use serde::Deserialize;
 
+use super::console::staff_texts::PeopleTexts;
 use super::staff_texts::StaffTexts;
 use super::{PageError, lang_of, render};
+use crate::domain::i18n::Lang;
 use crate::http::auth::{SESSION_COOKIE, bootstrap_fingerprint, cookie, key_of, session_of};
 use crate::http::extract::{AppForm, AppQuery};
+use crate::staff::{self, StaffError};
 use crate::state::AppState;
+use crate::store::StaffUser;
 use crate::store::{Role, WebSession, now};
 use crate::tokens::{random_token, same_secret, token_hash};
 
@@ -25,6 +30,8 @@ use crate::tokens::{random_token, same_secret, token_hash};
 const SIGNIN_CSRF_COOKIE: &str = "wc_signin_csrf";
 /// How long a staff session lasts.
 const SESSION_HOURS: i64 = 12;
+/// Where a session of the bootstrap key goes while no staff user exists.
+pub const FIRST_ADMIN_PAGE: &str = "/console/first-admin";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -42,9 +49,11 @@ pub struct Next {
 struct SigninPage<'a> {
     csrf: &'a str,
     next: &'a str,
+    email: &'a str,
     error: Option<&'a str>,
     lang: &'static str,
     t: &'static StaffTexts,
+    p: &'static PeopleTexts,
 }
 
 /// Only an absolute path on this site: `/desk`, never `//evil.example`, `/\evil.example` or
@@ -100,9 +109,11 @@ async fn signin_form(
     let page = SigninPage {
         csrf: &csrf,
         next: safe_next(q.next.as_deref()),
+        email: "",
         error: None,
         lang: lang.tag(),
         t: StaffTexts::of(lang),
+        p: PeopleTexts::of(lang),
     };
     let mut response = render(&page);
     set_form_token(&state, &mut response, SIGNIN_CSRF_COOKIE, &csrf);
@@ -111,10 +122,31 @@ async fn signin_form(
 
 #[derive(Debug, Deserialize)]
 pub struct SignIn {
+    #[serde(default)]
     key: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
     csrf: String,
     #[serde(default)]
     next: String,
+}
+
+/// The sign-in page again, with what went wrong (401 unless `status` says otherwise).
+fn refused(form: &SignIn, lang: Lang, message: &str, status: StatusCode) -> Response {
+    let page = SigninPage {
+        csrf: &form.csrf,
+        next: safe_next(Some(&form.next)),
+        email: &form.email,
+        error: Some(message),
+        lang: lang.tag(),
+        t: StaffTexts::of(lang),
+        p: PeopleTexts::of(lang),
+    };
+    let mut response = render(&page);
+    *response.status_mut() = status;
+    response
 }
 
 async fn sign_in(
@@ -127,38 +159,31 @@ async fn sign_in(
     if !form_token_matches(&headers, SIGNIN_CSRF_COOKIE, &form.csrf) {
         return Err(PageError::new(StatusCode::FORBIDDEN, t.form_expired));
     }
-    let refused = |message: &str| {
-        let page = SigninPage {
-            csrf: &form.csrf,
-            next: safe_next(Some(&form.next)),
-            error: Some(message),
-            lang: lang.tag(),
-            t,
-        };
-        let mut response = render(&page);
-        *response.status_mut() = StatusCode::UNAUTHORIZED;
-        response
-    };
+    if form.key.trim().is_empty() {
+        return sign_in_user(&state, &form, lang).await;
+    }
     let key = match key_of(&state, form.key.trim()).await {
         Ok(key) => key,
-        Err(_) => return Ok(refused(t.bad_key)),
+        Err(_) => return Ok(refused(&form, lang, t.bad_key, StatusCode::UNAUTHORIZED)),
     };
     let role = key.role;
     if !matches!(role, Role::Admin | Role::Desk) {
-        let mut response = refused(t.wrong_role);
-        *response.status_mut() = StatusCode::FORBIDDEN;
-        return Ok(response);
+        return Ok(refused(&form, lang, t.wrong_role, StatusCode::FORBIDDEN));
+    }
+    // Admin keys are for machines: on the pages they open only a fresh install, to create
+    // the first staff user. Desk keys keep signing desk terminals in.
+    let first_start = role == Role::Admin && !state.store.has_staff_users().await?;
+    if role == Role::Admin && !first_start {
+        let message = PeopleTexts::of(lang).bootstrap_used;
+        return Ok(refused(&form, lang, message, StatusCode::FORBIDDEN));
     }
     // Where to go is settled before the session exists: nothing after the write may fail.
-    let home = match role {
-        Role::Admin => "/dashboard",
-        _ => "/desk",
+    let next = match (first_start, role, safe_next(Some(&form.next))) {
+        (true, _, "") => FIRST_ADMIN_PAGE,
+        (_, Role::Desk, "") => "/desk",
+        (_, _, "") => "/console",
+        (_, _, next) => next,
     };
-    let next = match safe_next(Some(&form.next)) {
-        "" => home,
-        next => next,
-    };
-    let token = random_token();
     let session = WebSession {
         role,
         csrf: random_token(),
@@ -168,20 +193,70 @@ async fn sign_in(
             Some(_) => None,
         },
         api_key_id: key.id,
+        user_id: None,
+        name: None,
+        desk: None,
     };
+    start_session(&state, &session, next).await
+}
+
+/// Signs a staff user in by e-mail and password.
+async fn sign_in_user(state: &AppState, form: &SignIn, lang: Lang) -> Result<Response, PageError> {
+    let p = PeopleTexts::of(lang);
+    let user = match staff::sign_in(state, &form.email, &form.password).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return Ok(refused(form, lang, p.bad_login, StatusCode::UNAUTHORIZED)),
+        Err(StaffError::Store(e)) => return Err(e.into()),
+        Err(e) => {
+            tracing::error!(error = %e, "signing a staff user in failed");
+            return Err(PageError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                p.bad_login,
+            ));
+        }
+    };
+    let next = match (user.role, safe_next(Some(&form.next))) {
+        (Role::Desk, "") => "/desk",
+        (_, "") => "/console",
+        (_, next) => next,
+    };
+    start_session(state, &user_session(&user), next).await
+}
+
+/// A new session of `user`.
+pub fn user_session(user: &StaffUser) -> WebSession {
+    WebSession {
+        role: user.role,
+        csrf: random_token(),
+        expires_at: now() + TimeDelta::hours(SESSION_HOURS),
+        api_key_id: None,
+        bootstrap_key: None,
+        user_id: Some(user.id.clone()),
+        name: None,
+        desk: None,
+    }
+}
+
+/// Stores `session` and answers with its cookie and a redirect to `next`.
+pub async fn start_session(
+    state: &AppState,
+    session: &WebSession,
+    next: &str,
+) -> Result<Response, PageError> {
+    let token = random_token();
     state
         .store
-        .insert_web_session(&token_hash(&token), &session, now())
+        .insert_web_session(&token_hash(&token), session, now())
         .await?;
     let mut response = Redirect::to(next).into_response();
     let headers = response.headers_mut();
     headers.append(
         header::SET_COOKIE,
-        cookie_header(&state, SESSION_COOKIE, &token, SESSION_HOURS * 3600),
+        cookie_header(state, SESSION_COOKIE, &token, SESSION_HOURS * 3600),
     );
     headers.append(
         header::SET_COOKIE,
-        cookie_header(&state, SIGNIN_CSRF_COOKIE, "", 0),
+        cookie_header(state, SIGNIN_CSRF_COOKIE, "", 0),
     );
     Ok(response)
 }

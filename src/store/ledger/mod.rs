@@ -13,6 +13,8 @@ mod cards;
 mod reads;
 mod records;
 
+use super::audit::insert_audit;
+use crate::audit::AuditEntry;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -252,6 +254,7 @@ impl Booking<'_> {
         order: &OrderRecord,
         targets: &[Target],
         respond: impl Fn(&[HolderChange]) -> Value,
+        audit: &AuditEntry,
     ) -> Result<Value, BookError> {
         let now = store_now();
         let (o, mut tx) = (order, self.tx);
@@ -303,6 +306,9 @@ impl Booking<'_> {
             return Err(BookError::Duplicate);
         }
         insert_entries(&mut tx, cause, &changes, now).await?;
+        insert_audit(&mut tx, audit)
+            .await
+            .map_err(StoreError::from)?;
         tx.commit().await?;
         if queued(&changes) {
             self.store.wake_dispatchers();
@@ -319,9 +325,10 @@ impl Store {
         refund: &RefundRecord,
         targets: &[Target],
         respond: impl Fn(&[HolderChange]) -> Value,
+        audit: &AuditEntry,
     ) -> Result<Value, BookError> {
         let respond = &respond;
-        self.retrying(|| self.book_refund_once(refund, targets, respond))
+        self.retrying(|| self.book_refund_once(refund, targets, respond, audit))
             .await
     }
 
@@ -330,6 +337,7 @@ impl Store {
         refund: &RefundRecord,
         targets: &[Target],
         respond: impl Fn(&[HolderChange]) -> Value,
+        audit: &AuditEntry,
     ) -> Result<Value, BookError> {
         let now = store_now();
         let r = refund;
@@ -399,6 +407,9 @@ impl Store {
         let sql = "UPDATE refunds SET response = $1 WHERE id = $2";
         tx.execute(sql, &args![response.to_string(), r.id.as_str()])
             .await?;
+        insert_audit(&mut tx, audit)
+            .await
+            .map_err(StoreError::from)?;
         tx.commit().await?;
         if queued(&changes) {
             self.wake_dispatchers();
@@ -413,9 +424,10 @@ impl Store {
         request: &CardRequest,
         target: &Target,
         respond: impl Fn(&HolderChange) -> Value,
+        audit: &AuditEntry,
     ) -> Result<Value, BookError> {
         let respond = &respond;
-        self.retrying(|| self.book_on_card_once(request, target, respond))
+        self.retrying(|| self.book_on_card_once(request, target, respond, audit))
             .await
     }
 
@@ -424,6 +436,7 @@ impl Store {
         request: &CardRequest,
         target: &Target,
         respond: impl Fn(&HolderChange) -> Value,
+        audit: &AuditEntry,
     ) -> Result<Value, BookError> {
         let now = store_now();
         let mut tx = self.begin().await?;
@@ -489,6 +502,9 @@ impl Store {
         };
         tx.execute(sql, &args![response.to_string(), q.id.as_str()])
             .await?;
+        insert_audit(&mut tx, audit)
+            .await
+            .map_err(StoreError::from)?;
         tx.commit().await?;
         if change.deliveries > 0 {
             self.wake_dispatchers();

@@ -9,6 +9,7 @@ use axum::routing::get;
 
 use super::{Console, Section};
 use crate::http::auth::session_of;
+use crate::http::pages::session::FIRST_ADMIN_PAGE;
 use crate::http::pages::{RequestParts, render};
 use crate::state::AppState;
 use crate::store::Role;
@@ -36,8 +37,14 @@ struct HomePage {
 
 async fn home(State(state): State<AppState>, RequestParts(parts): RequestParts) -> Response {
     let roles = [Role::Admin, Role::Desk];
-    match Console::open(&parts, &state, &roles, Section::Home).await {
-        Ok(c) => render(&HomePage { c }),
-        Err(response) => response,
+    let c = match Console::open(&parts, &state, &roles, Section::Home).await {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    // A fresh install's session of an admin key first creates the first admin.
+    let bootstrap = c.session.user_id.is_none() && c.role == Role::Admin;
+    if bootstrap && matches!(state.store.has_staff_users().await, Ok(false)) {
+        return Redirect::to(FIRST_ADMIN_PAGE).into_response();
     }
+    render(&HomePage { c })
 }

@@ -6,22 +6,32 @@
 //! admin API with the session cookie and the `X-CSRF-Token` header, so the API's validation
 //! and audit apply to both.
 
+pub mod audit;
 pub mod home;
+pub mod people;
+pub mod staff_texts;
 pub mod texts;
 
 use axum::Router;
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
-use super::lang_of;
 use super::session::require;
+use super::{PageError, lang_of};
+use crate::audit::Actor;
+use crate::domain::i18n::Lang;
+use crate::http::auth::session_actor;
 use crate::state::AppState;
-use crate::store::Role;
+use crate::store::{Role, WebSession};
+use crate::tokens::same_secret;
 pub use texts::ConsoleTexts;
 
 /// The console's routes.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(home::router())
+    Router::new()
+        .merge(home::router())
+        .merge(people::router())
+        .merge(audit::router())
 }
 
 /// The parts of the console, for the navigation's "you are here".
@@ -41,12 +51,17 @@ pub enum Section {
 /// signed in and where in the console the page is.
 pub struct Console {
     pub csrf: String,
+    /// The page's language.
+    pub language: Lang,
     pub lang: &'static str,
     pub t: &'static ConsoleTexts,
     pub role: Role,
     /// The signed-in person's name (or the key's, for a session opened with a key).
     pub who: String,
     pub section: Section,
+    /// Who acts, for the audit trail.
+    pub actor: Actor,
+    pub session: WebSession,
 }
 
 impl Console {
@@ -60,14 +75,43 @@ impl Console {
     ) -> Result<Console, Response> {
         let session = require(parts, state, roles).await?;
         let lang = lang_of(None, &parts.headers);
+        let actor = session_actor(&session);
         Ok(Console {
-            csrf: session.csrf,
+            csrf: session.csrf.clone(),
+            language: lang,
             lang: lang.tag(),
             t: ConsoleTexts::of(lang),
             role: session.role,
-            who: session.role.as_str().to_owned(),
+            who: actor.name.clone(),
             section,
+            actor,
+            session,
         })
+    }
+
+    /// The console of a posted form: [`Console::open`], and the form's `csrf` field must be
+    /// the session's CSRF token.
+    pub async fn posted(
+        parts: &Parts,
+        state: &AppState,
+        (roles, section): (&[Role], Section),
+        csrf: &str,
+    ) -> Result<Console, Response> {
+        let c = Console::open(parts, state, roles, section).await?;
+        c.check_form(csrf).map_err(IntoResponse::into_response)?;
+        Ok(c)
+    }
+
+    /// Refuses a posted form that lacks this session's CSRF token.
+    pub fn check_form(&self, posted: &str) -> Result<(), PageError> {
+        if same_secret(posted, &self.csrf) {
+            Ok(())
+        } else {
+            Err(PageError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "This form expired or was not sent from this site. Open the page again.",
+            ))
+        }
     }
 
     /// Whether the signed-in person is an admin (the navigation shows admins everything).
