@@ -27,4 +27,5 @@ mod recompute;
 mod replay;
 mod restart;
 mod signer_openssl_cli;
+mod staff_pages;
 mod webhook;

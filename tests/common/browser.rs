@@ -52,6 +52,11 @@ pub fn screenshot_dir() -> PathBuf {
 impl Browser {
     /// A fresh headless Chromium with a phone-sized (`mobile`) or desk-sized window.
     pub async fn start(mobile: bool) -> Browser {
+        Browser::start_in(mobile, "en-US").await
+    }
+
+    /// A fresh headless Chromium whose preferred language (`Accept-Language`) is `lang`.
+    pub async fn start_in(mobile: bool, lang: &str) -> Browser {
         let chromedriver =
             std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -80,12 +85,13 @@ impl Browser {
                 "binary": chromium,
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
                          "--disable-dev-shm-usage", format!("--window-size={size}"),
-                         "--lang=en-US",
+                         format!("--lang={lang}"),
                          format!("--user-data-dir={}", profile.path().join("profile").display())],
                 "prefs": {
                     "download.default_directory": downloads.path(),
                     "download.prompt_for_download": false,
-                    "safebrowsing.enabled": false
+                    "safebrowsing.enabled": false,
+                    "intl.accept_languages": lang
                 }
             }),
         );

@@ -490,7 +490,79 @@ async fn the_audit_trail_is_filtered_by_person_company_card_and_date(engine: Eng
     );
 }
 
+/// An admin's session (the first admin of a fresh install, signed in).
+async fn admin_session(app: &TestApp) -> String {
+    let new = NewStaffUser {
+        name: "Kai Admin".into(),
+        email: "kai@supplier.example".into(),
+        role: "admin".into(),
+        desk: None,
+    };
+    staff::create_first_admin(&app.state, &Actor::bootstrap(), &new, "kai's passphrase")
+        .await
+        .expect("first admin");
+    let login = [
+        ("email", "kai@supplier.example"),
+        ("password", "kai's passphrase"),
+    ];
+    session_of(&sign_in_with(app, &login).await)
+}
+
+async fn the_keys_page_shows_a_new_key_once_and_revokes_it(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let admin = admin_session(&app).await;
+    let r = post_page(
+        &app,
+        &admin,
+        "/console/keys",
+        &[("name", "ERP"), ("role", "erp-webhook")],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let html = r.text().await.expect("html");
+    let at = html
+        .find("id=\"token\" value=\"")
+        .expect("the token is shown")
+        + 18;
+    let token = &html[at..at + html[at..].find('"').expect("end")];
+    let (status, _) = app.post_as(token, "/orders", &json!({})).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the new key works at once"
+    );
+    let (_, _, listed) = page(&app, &admin, "/console/keys").await;
+    assert!(
+        listed.contains("ERP") && !listed.contains(token),
+        "shown once only"
+    );
+
+    let key_id = token.split('.').next().expect("id");
+    let path = format!("/console/keys/{key_id}/revoke");
+    let (_, _, html) = page(&app, &admin, "/console/keys").await;
+    let csrf = field(&html, "csrf");
+    let r = client()
+        .post(format!("{}{path}", app.base))
+        .header("cookie", &admin)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (status, _) = app.post_as(token, "/orders", &json!({})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let trail = audit(&app, "").await;
+    let actions: Vec<&str> = trail
+        .iter()
+        .take(2)
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["key.revoked", "key.created"]);
+    assert_eq!(trail[0]["actor_name"], "Kai Admin");
+}
+
 crate::on_both_engines!(
+    the_keys_page_shows_a_new_key_once_and_revokes_it,
     a_fresh_install_opens_once_with_the_bootstrap_key_to_create_the_first_admin,
     an_invited_desk_user_books_under_their_own_name_until_deactivated,
     a_forgotten_password_is_reset_by_mail_and_other_sessions_end,

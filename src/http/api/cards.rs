@@ -195,7 +195,7 @@ async fn issue_card(
         .account(&card.account_id)
         .card(&card.id)
         .details(json!({"program_id": program.id, "member_id": member.id}));
-    super::audit(&state, entry).await;
+    super::record_audit(&state, entry).await;
     let bundle = state.store.card_bundle(card).await?;
     Ok((StatusCode::CREATED, AppJson(card_body(&state, &bundle))))
 }
@@ -289,7 +289,7 @@ async fn change_status(
         .account(&card.account_id)
         .card(&card.id)
         .details(json!({"status": to.as_str()}));
-    super::audit(state, entry).await;
+    super::record_audit(state, entry).await;
     Ok(AppJson(card_body(state, &bundle)))
 }
 

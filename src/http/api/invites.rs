@@ -208,7 +208,7 @@ async fn create_invite(
         .details(serde_json::json!({"program_ids": invite.program_ids,
                                     "max_uses": invite.max_uses,
                                     "expires_at": invite.expires_at}));
-    super::audit(&state, entry).await;
+    super::record_audit(&state, entry).await;
     Ok((
         StatusCode::CREATED,
         AppJson(invite_body(&state, &invite, true)),
@@ -252,7 +252,7 @@ async fn revoke_invite(
         let entry = by
             .did(Action::InviteRevoked, format!("invite:{}", invite.id))
             .account(&invite.account_id);
-        super::audit(&state, entry).await;
+        super::record_audit(&state, entry).await;
     }
     Ok(AppJson(invite_body(&state, &invite, false)))
 }

@@ -92,7 +92,7 @@ async fn create_key(
     let entry = by
         .did(Action::KeyCreated, format!("key:{}", record.id))
         .details(serde_json::json!({"name": record.name, "role": role.as_str()}));
-    super::audit(&state, entry).await;
+    super::record_audit(&state, entry).await;
     Ok((StatusCode::CREATED, AppJson(key_body(record, Some(token)))))
 }
 
@@ -113,7 +113,7 @@ async fn revoke_key(
             let entry = by
                 .did(Action::KeyRevoked, format!("key:{}", key.id))
                 .details(serde_json::json!({"name": key.name, "role": key.role.as_str()}));
-            super::audit(&state, entry).await;
+            super::record_audit(&state, entry).await;
             Ok(AppJson(key_body(key, None)))
         }
         Err(RevokeError::NotFound) => Err(ApiError::not_found("API key")),

@@ -109,7 +109,7 @@ pub fn optional_text(
 
 /// Writes a line of the audit trail after a change that is already committed. A failure is
 /// logged as an error (the change stands; the trail misses a line, which the log names).
-pub(crate) async fn audit(state: &AppState, entry: crate::audit::AuditEntry) {
+pub(crate) async fn record_audit(state: &AppState, entry: crate::audit::AuditEntry) {
     if let Err(e) = state.store.record_audit(&entry).await {
         tracing::error!(
             error = %e, action = entry.action.as_str(), target = %entry.target,

@@ -47,7 +47,7 @@ async fn retry(
     let id: i64 = id.parse().map_err(|_| not_found())?;
     if state.store.retry_dead_letter(id, now()).await? {
         let entry = by.did(Action::DeadLetterRetried, format!("delivery:{id}"));
-        super::audit(&state, entry).await;
+        super::record_audit(&state, entry).await;
         Ok(AppJson(json!({"id": id, "state": "pending"})))
     } else {
         Err(not_found())

@@ -48,7 +48,7 @@ pub(super) async fn erase_member(
             .did(Action::MemberErased, format!("member:{}", member.id))
             .account(&member.account_id)
             .details(json!({"cards_revoked": erasure.revoked}));
-        super::audit(&state, entry).await;
+        super::record_audit(&state, entry).await;
     }
     let member = load_member(&state, &id).await?;
     Ok(AppJson(member_json(member, Some(erasure.erased_at))))

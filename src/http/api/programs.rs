@@ -163,7 +163,7 @@ async fn create_program(
     let entry = by
         .did(Action::ProgramCreated, format!("program:{}", program.id))
         .details(json!({"after": program_summary(&program)}));
-    super::audit(&state, entry).await;
+    super::record_audit(&state, entry).await;
     Ok((StatusCode::CREATED, AppJson(program.into())))
 }
 
@@ -271,7 +271,7 @@ async fn update_program(
         let entry = by
             .did(Action::ProgramChanged, format!("program:{}", p.id))
             .details(json!({"before": before, "after": program_summary(&p)}));
-        super::audit(&state, entry).await;
+        super::record_audit(&state, entry).await;
     }
     Ok(AppJson(p.into()))
 }

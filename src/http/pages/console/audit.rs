@@ -75,16 +75,29 @@ fn as_instants(q: &mut AuditQuery) {
     }
 }
 
+/// A line's details for people: `key: value` pairs, strings bare, empty values left out.
+fn readable(details: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let Value::Object(map) = details else {
+        return details.to_string();
+    };
+    map.iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| match v {
+            Value::String(s) => format!("{k}: {s}"),
+            other => format!("{k}: {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 fn line(r: AuditRecord) -> Line {
     Line {
         at: r.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         who: r.actor_name,
         action: r.action,
         target: r.target,
-        details: match &r.details {
-            serde_json::Value::Object(m) if m.is_empty() => String::new(),
-            other => other.to_string(),
-        },
+        details: readable(&r.details),
     }
 }
 

@@ -8,6 +8,8 @@
 
 pub mod audit;
 pub mod home;
+pub mod machine_texts;
+pub mod machines;
 pub mod people;
 pub mod staff_texts;
 pub mod texts;
@@ -32,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(home::router())
         .merge(people::router())
         .merge(audit::router())
+        .merge(machines::router())
 }
 
 /// The parts of the console, for the navigation's "you are here".
