@@ -37,7 +37,7 @@ async fn desk_page(State(state): State<AppState>, RequestParts(parts): RequestPa
     let words = StaffLang::of(lang_of(None, &parts.headers));
     render(&DeskPage {
         csrf: &session.csrf,
-        role: session.role.as_str(),
+        role: &crate::http::auth::session_actor(&session).name,
         lang: words.lang,
         t: words.t,
         statuses: words.statuses,
