@@ -10,7 +10,7 @@ pub mod audit;
 pub mod home;
 pub mod machine_texts;
 pub mod machines;
-pub mod people;
+pub mod staff_users;
 pub mod staff_texts;
 pub mod texts;
 
@@ -32,7 +32,7 @@ pub use texts::ConsoleTexts;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(home::router())
-        .merge(people::router())
+        .merge(staff_users::router())
         .merge(audit::router())
         .merge(machines::router())
 }
