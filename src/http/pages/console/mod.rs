@@ -6,7 +6,15 @@
 //! admin API with the session cookie and the `X-CSRF-Token` header, so the API's validation
 //! and audit apply to both.
 
+pub mod companies;
+pub mod companies_texts;
+pub mod forms;
 pub mod home;
+pub mod invites;
+pub mod invites_texts;
+pub mod people;
+pub mod programs;
+pub mod programs_texts;
 pub mod texts;
 
 use axum::Router;
@@ -21,7 +29,12 @@ pub use texts::ConsoleTexts;
 
 /// The console's routes.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(home::router())
+    Router::new()
+        .merge(home::router())
+        .merge(programs::router())
+        .merge(companies::router())
+        .merge(people::router())
+        .merge(invites::router())
 }
 
 /// The parts of the console, for the navigation's "you are here".
