@@ -303,7 +303,11 @@ async fn a_company_its_people_cards_and_invite(mobile: bool) {
         &format!("/console/invites/new?account={}", id(&account)),
     )
     .await;
-    browser.click("#program-1").await;
+    let only = browser.find("#program-1").await;
+    assert!(
+        only.is_selected().await.expect("selected"),
+        "the only program is chosen"
+    );
     browser.type_into("#invite-uses", "10").await;
     browser.click("#create-invite").await;
     browser.wait_for_text("h1", "Acme GmbH").await;

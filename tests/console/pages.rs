@@ -11,6 +11,7 @@ on_both_engines!(
     every_page_speaks_english_russian_and_chinese,
     the_pages_are_for_admins_only,
     empty_lists_say_what_to_do_next,
+    an_invites_page_names_who_enrolled_through_it,
 );
 
 /// The page at `path` with the admin's session in `lang`: status and HTML.
@@ -136,4 +137,43 @@ async fn empty_lists_say_what_to_do_next(engine: Engine) {
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(html.contains(says), "{path}: {html}");
     }
+}
+
+async fn an_invites_page_names_who_enrolled_through_it(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (_, invite) = app.create_invite("stamp", "Bauhaus AG").await;
+    let cookie = session_cookie(&app, &app.admin_key).await;
+    let path = format!("/console/invites/{}", id(&invite));
+    let (_, html) = page(&app, &cookie, &path, "en").await;
+    assert!(html.contains("Nobody yet"), "{html}");
+    assert!(
+        html.contains(invite["url"].as_str().expect("url")),
+        "the link to copy"
+    );
+    let form = walletcards::enroll::EnrollForm {
+        name: "Olga Ivanova".into(),
+        role: "buyer".into(),
+        email: "olga@bauhaus.example".into(),
+        phone: None,
+        consent: true,
+    };
+    let (member, _) = app
+        .enroll_by_mail(invite["token"].as_str().expect("token"), form)
+        .await
+        .expect("enrolled");
+    let (_, html) = page(&app, &cookie, &path, "ru").await;
+    assert!(html.contains("Olga Ivanova"), "{html}");
+    let person = format!(
+        "/console/companies/{}/members/{}",
+        invite["account_id"].as_str().expect("account"),
+        member.id
+    );
+    assert!(html.contains(&person), "a link to the person");
+    assert!(html.contains("Отправить личную ссылку"), "{html}");
+    let (status, html) = page(&app, &cookie, &person, "zh-Hans").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("发卡") && html.contains("Olga Ivanova"),
+        "{html}"
+    );
 }

@@ -35,6 +35,8 @@ pub struct InviteTexts {
     pub qr_alt: &'static str,
     pub of: &'static str,
     pub until: &'static str,
+    pub send_link: &'static str,
+    pub sent: &'static str,
 }
 
 impl InviteTexts {
@@ -80,6 +82,8 @@ static EN: InviteTexts = InviteTexts {
     qr_alt: "QR code of the invite link",
     of: "of",
     until: "until",
+    send_link: "E-mail a personal link",
+    sent: "Sent.",
 };
 
 static RU: InviteTexts = InviteTexts {
@@ -115,6 +119,8 @@ static RU: InviteTexts = InviteTexts {
     qr_alt: "QR-код ссылки приглашения",
     of: "из",
     until: "до",
+    send_link: "Отправить личную ссылку",
+    sent: "Отправлено.",
 };
 
 static ZH: InviteTexts = InviteTexts {
@@ -150,4 +156,6 @@ static ZH: InviteTexts = InviteTexts {
     qr_alt: "邀请链接的二维码",
     of: "/",
     until: "至",
+    send_link: "发送个人链接",
+    sent: "已发送。",
 };
