@@ -330,11 +330,35 @@ async fn a_company_its_people_cards_and_invite(mobile: bool) {
     assert!(url.contains("/join/"), "{url}");
     browser.click("#copy-link").await;
     browser.find("#copied:not([hidden])").await;
+    let invite_page = browser.client.current_url().await.expect("url");
     browser.wait_for_text("#nobody", "Nobody yet").await;
     browser.screenshot(&format!("console-invite-{size}")).await;
     goto(&browser, &app, "/console/invites").await;
     browser.wait_for_text("#invites", "Acme GmbH").await;
     browser.wait_for_text("#invites", "0 of 10").await;
+
+    // Revoking the invite closes it; erasing the person revokes their card.
+    browser
+        .client
+        .goto(invite_page.as_str())
+        .await
+        .expect("the invite");
+    browser.click("#revoke-invite").await;
+    browser.client.accept_alert().await.expect("confirm");
+    browser.wait_for_text("#invite-status", "Revoked").await;
+    let person = format!(
+        "/console/companies/{}/members/{}",
+        id(&account),
+        id(&member)
+    );
+    goto(&browser, &app, &person).await;
+    browser.click("#erase").await;
+    browser.client.accept_alert().await.expect("confirm");
+    browser.wait_for_text("#erased", "was erased").await;
+    browser.wait_for_text("#card-1-status", "Revoked").await;
+    browser
+        .screenshot(&format!("console-member-erased-{size}"))
+        .await;
     assert_eq!(programs(&app).await.len(), 1, "{program}");
 }
 
