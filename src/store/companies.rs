@@ -41,6 +41,15 @@ pub struct Enrolled {
     pub consented_at: DateTime<Utc>,
 }
 
+/// A manual adjustment of a card, as its page lists it.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct AdjustmentLine {
+    pub amount: i64,
+    pub author: String,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// `text` as a `LIKE` pattern matching it anywhere, its own `%`, `_` and `\` taken literally.
 fn contains_pattern(text: &str) -> String {
     let mut p = String::with_capacity(text.len() + 2);
@@ -97,6 +106,18 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Page<crate::domain::invites::Invite>> {
         self.invites_page(None, after, limit).await
+    }
+
+    /// The card's latest `limit` manual adjustments, newest first.
+    pub async fn card_adjustments(
+        &self,
+        card: &crate::domain::ids::CardId,
+        limit: u32,
+    ) -> StoreResult<Vec<AdjustmentLine>> {
+        let sql = "SELECT amount, author, reason, created_at FROM adjustments \
+            WHERE card_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2";
+        self.select(sql, &args![card.as_str(), i64::from(limit)])
+            .await
     }
 
     /// Who enrolled through `invite`, in the order they did.

@@ -174,7 +174,7 @@ async fn the_four_kinds_of_program(mobile: bool) {
         .expect("edit");
     set(&browser, "#reward", "Free coffee").await;
     browser.click("#save").await;
-    browser.wait_for_text("h1", "Coffee stamps").await;
+    browser.wait_for_text("#saved", "Saved.").await;
     assert_eq!(rules(&stamp).await["reward"], "Free coffee");
     browser.click("#end-program").await;
     browser.client.accept_alert().await.expect("confirm");
@@ -269,6 +269,11 @@ async fn a_company_its_people_cards_and_invite(mobile: bool) {
         .await;
     browser.click("#card-1-adjust button[type='submit']").await;
     browser.wait_for_text("#card-1-balance", "35.00").await;
+    browser.wait_for_text("#saved", "Saved.").await;
+    browser
+        .wait_for_text("#card-1-adjustments", "Goodwill for a late delivery")
+        .await;
+    browser.wait_for_text("#card-1-adjustments", "+5.00").await;
     browser.screenshot(&format!("console-member-{size}")).await;
 
     // Suspend, then reactivate.

@@ -40,6 +40,14 @@ async fn every_page_speaks_english_russian_and_chinese(engine: Engine) {
         "member_id": card["member_id"], "amount_minor": 123_450, "currency": "EUR",
         "placed_at": chrono::Utc::now().to_rfc3339()});
     app.post_ok("/orders", &order, StatusCode::CREATED).await;
+    let adjustment = json!({"external_id": "ADJ-1", "amount": -500, "author": "Maria",
+        "reason": "Goodwill corrected"});
+    app.post_ok(
+        &format!("/cards/{}/adjustments", id(&card)),
+        &adjustment,
+        StatusCode::CREATED,
+    )
+    .await;
     let cookie = session_cookie(&app, &app.admin_key).await;
     let member = card["member_id"].as_str().expect("member");
     let pages = [
@@ -88,6 +96,13 @@ async fn every_page_speaks_english_russian_and_chinese(engine: Engine) {
         assert!(html.contains(amount), "{lang}: the order as money: {html}");
         assert!(html.contains("Anna Petrova"), "{html}");
     }
+    // The person's page lists the card's adjustment with its reason and author, as money.
+    let (_, html) = page(&app, &cookie, &pages[7], "en").await;
+    assert!(
+        html.contains("Goodwill corrected") && html.contains("Maria"),
+        "{html}"
+    );
+    assert!(html.contains("-5.00\u{a0}EUR"), "{html}");
     // Percentages as percentages, money as money, in the program's form.
     let (_, html) = page(&app, &cookie, &pages[2], "en").await;
     assert!(html.contains("value=\"3\""), "3 %, not 300 basis points");

@@ -158,6 +158,8 @@
   }
 
   function next(el, data) {
+    // The page after the change says it was saved (the page it reloads or opens).
+    if (el.dataset.saved) sessionStorage.setItem("console-saved", el.dataset.saved);
     const target = el.dataset.next;
     if (!target) { location.reload(); return; }
     location.assign(target.replace("{id}", data && data.id ? encodeURIComponent(data.id) : ""));
@@ -259,6 +261,18 @@
       el.form.querySelectorAll(".currency-code").forEach((s) => { s.textContent = el.value; });
     }
   });
+  const saved = sessionStorage.getItem("console-saved");
+  if (saved) {
+    sessionStorage.removeItem("console-saved");
+    const note = document.createElement("p");
+    note.className = "notice saved";
+    note.id = "saved";
+    note.setAttribute("role", "status");
+    note.textContent = saved;
+    const main = document.querySelector("main");
+    const bar = main.querySelector(".console-bar");
+    main.insertBefore(note, bar ? bar.nextSibling : main.firstChild);
+  }
   document.querySelectorAll("form[data-api]").forEach(showKind);
   document.querySelectorAll('[data-type="window"]').forEach(showWindowDays);
   document.querySelectorAll("[data-local-time-zone]").forEach((input) => {

@@ -41,6 +41,8 @@ pub struct CardView {
     /// `stamps` for a stamp card (adjusted in stamps), else `money`.
     pub unit: &'static str,
     pub currency: String,
+    /// Its latest manual adjustments: (date, amount, author, reason); filled on the person's page.
+    pub adjustments: Vec<(String, String, String, String)>,
 }
 
 /// What a balance amounts to, in one line: "Silver 5% · spend 11,000.00 EUR", "30.00 EUR".
@@ -89,6 +91,19 @@ pub fn card_view(lang: Lang, t: &CompanyTexts, b: &CardBundle) -> CardView {
             _ => "money",
         },
         currency: b.program.currency.code().to_owned(),
+        adjustments: Vec::new(),
+    }
+}
+
+/// An adjustment's amount in the card's unit: "+5.00 EUR", "-2 stamps".
+pub fn adjustment_amount(lang: Lang, t: &CompanyTexts, b: &CardBundle, amount: i64) -> String {
+    let sign = if amount > 0 { "+" } else { "" };
+    match b.balance {
+        Balance::Stamp(_) => format!("{sign}{amount} {}", t.stamps),
+        _ => format!(
+            "{sign}{}",
+            i18n::money(lang, Money::new(amount, b.program.currency))
+        ),
     }
 }
 

@@ -61,6 +61,7 @@ pub struct FormTexts {
     pub save: &'static str,
     pub cancel: &'static str,
     pub copied: &'static str,
+    pub saved: &'static str,
 }
 
 impl FormTexts {
@@ -82,6 +83,7 @@ static EN: FormTexts = FormTexts {
     save: "Save",
     cancel: "Cancel",
     copied: "Copied",
+    saved: "Saved.",
 };
 
 static RU: FormTexts = FormTexts {
@@ -93,6 +95,7 @@ static RU: FormTexts = FormTexts {
     save: "Сохранить",
     cancel: "Отмена",
     copied: "Скопировано",
+    saved: "Сохранено.",
 };
 
 static ZH: FormTexts = FormTexts {
@@ -104,6 +107,7 @@ static ZH: FormTexts = FormTexts {
     save: "保存",
     cancel: "取消",
     copied: "已复制",
+    saved: "已保存。",
 };
 
 #[cfg(test)]

@@ -8,11 +8,11 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::companies::{CardView, cards_of};
+use super::companies::{CardView, adjustment_amount, card_view};
 use super::companies_texts::CompanyTexts;
 use super::forms::{FormTexts, not_found, open_admin, store_failed};
 use super::{Console, Section};
-use crate::domain::i18n::Lang;
+use crate::domain::i18n::{self, Lang};
 use crate::domain::ids::{AccountId, MemberId};
 use crate::domain::model::{Account, Member, ProgramStatus};
 use crate::http::extract::AppPath;
@@ -79,7 +79,24 @@ async fn member_page(
         return Ok(None);
     }
     let account = state.store.get_account(account).await?;
-    let cards = cards_of(state, lang, t, &member).await?;
+    let mut cards = Vec::new();
+    for card in state.store.member_cards(&member.id).await? {
+        let adjustments = state.store.card_adjustments(&card.id, 10).await?;
+        let bundle = state.store.card_bundle(card).await?;
+        let mut view = card_view(lang, t, &bundle);
+        view.adjustments = adjustments
+            .into_iter()
+            .map(|a| {
+                (
+                    i18n::date(lang, a.created_at, bundle.program.time_zone),
+                    adjustment_amount(lang, t, &bundle, a.amount),
+                    a.author,
+                    a.reason,
+                )
+            })
+            .collect();
+        cards.push(view);
+    }
     let held: Vec<String> = state
         .store
         .member_cards(&member.id)
