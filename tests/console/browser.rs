@@ -215,8 +215,15 @@ async fn a_company_its_people_cards_and_invite(mobile: bool) {
         .wait_for_text("#empty", "Add your first client company")
         .await;
 
-    // The company.
+    // The company: a name is required, and the form says so next to it.
     browser.click("#new-company").await;
+    browser.click("#save").await;
+    browser
+        .wait_for_text(
+            ".field[data-field='name'] .field-error",
+            "must not be empty",
+        )
+        .await;
     browser.type_into("#company-name", "Acme GmbH").await;
     browser.type_into("#company-erp", "K-1001").await;
     browser.click("#save").await;

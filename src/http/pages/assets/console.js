@@ -8,7 +8,7 @@
 //   data-type="date"           a day → the end of that day, local time, as RFC 3339
 //   data-type="window"         lifetime | calendar_year | rolling_days (+ the days input)
 //   data-type="key"            a fresh random idempotency key
-// Empty inputs are left out. `data-list` holds rows (`data-row`) of a list (the tiers).
+// Empty number inputs are left out, empty texts sent as "". `data-list` holds rows (`data-row`) of a list (the tiers).
 // Buttons with `data-api` send `data-body` (JSON) with `data-method`, after `data-confirm`.
 // After success: `data-next` with `{id}` taken from the answer, or the same page again.
 "use strict";
@@ -102,7 +102,9 @@
         continue;
       }
       if (input.dataset.type === "key") { put(body, input.name, randomKey()); continue; }
-      if (input.value.trim() === "") continue;
+      // An empty number is left out (the API's default applies); an empty text is sent, so
+      // that a required one is refused naming its field and an optional one is cleared.
+      if (input.value.trim() === "" && input.dataset.type) continue;
       put(body, input.name, convert(input, form));
     }
     for (const list of lists) {
@@ -112,7 +114,7 @@
         const item = {};
         for (const input of row.querySelectorAll("input[name]")) {
           input.dataset.field = `${list.dataset.list}[${i}].${input.name}`;
-          if (input.value.trim() !== "") item[input.name] = convert(input, form);
+          if (input.value.trim() !== "" || !input.dataset.type) item[input.name] = convert(input, form);
         }
         rows.push(item);
       });
