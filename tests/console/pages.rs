@@ -96,6 +96,12 @@ async fn every_page_speaks_english_russian_and_chinese(engine: Engine) {
         assert!(html.contains(amount), "{lang}: the order as money: {html}");
         assert!(html.contains("Anna Petrova"), "{html}");
     }
+    // The API's field messages people meet most come translated with the Russian form.
+    let (_, html) = page(&app, &cookie, "/console/programs/new", "ru").await;
+    assert!(
+        html.contains("data-en=\"must not be empty\">Заполните это поле.<"),
+        "{html}"
+    );
     // The person's page lists the card's adjustment with its reason and author, as money.
     let (_, html) = page(&app, &cookie, &pages[7], "en").await;
     assert!(

@@ -28,6 +28,10 @@
     return { ok: response.ok, status: response.status, data };
   }
 
+  // The API's messages in the page's language, where the page has them.
+  const said = new Map(Array.from(document.querySelectorAll("#console-texts [data-en]"), (e) => [e.dataset.en, e.textContent]));
+  const say = (message) => said.get(message) || message;
+
   class Invalid extends Error {
     constructor(field, message) { super(message); this.field = field; }
   }
@@ -184,7 +188,7 @@
       const answer = await api(form.dataset.method || "POST", form.dataset.api, body);
       if (answer.ok) { next(form, answer.data); return; }
       const error = answer.data && answer.data.error;
-      showError(form, error && error.field, error ? error.message : T.noAnswer);
+      showError(form, error && error.field, error ? say(error.message) : T.noAnswer);
     } catch (_) {
       showError(form, null, T.noAnswer);
     } finally {
@@ -205,7 +209,7 @@
         return;
       }
       const error = answer.data && answer.data.error;
-      const message = error ? error.message : T.noAnswer;
+      const message = error ? say(error.message) : T.noAnswer;
       if (status) { status.textContent = message; status.hidden = false; status.classList.add("error"); } else { alert(message); }
     } finally {
       button.disabled = false;

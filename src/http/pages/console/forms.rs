@@ -62,6 +62,8 @@ pub struct FormTexts {
     pub cancel: &'static str,
     pub copied: &'static str,
     pub saved: &'static str,
+    /// The API's field messages people meet most, in this language: (English, translation).
+    pub messages: &'static [(&'static str, &'static str)],
 }
 
 impl FormTexts {
@@ -84,6 +86,7 @@ static EN: FormTexts = FormTexts {
     cancel: "Cancel",
     copied: "Copied",
     saved: "Saved.",
+    messages: &[],
 };
 
 static RU: FormTexts = FormTexts {
@@ -96,6 +99,7 @@ static RU: FormTexts = FormTexts {
     cancel: "Отмена",
     copied: "Скопировано",
     saved: "Сохранено.",
+    messages: &RU_MESSAGES,
 };
 
 static ZH: FormTexts = FormTexts {
@@ -108,7 +112,85 @@ static ZH: FormTexts = FormTexts {
     cancel: "取消",
     copied: "已复制",
     saved: "已保存。",
+    messages: &ZH_MESSAGES,
 };
+
+static RU_MESSAGES: [(&str, &str); 16] = [
+    ("must not be empty", "Заполните это поле."),
+    ("is not an e-mail address", "Это не адрес e-mail."),
+    (
+        "may hold digits, spaces and + - ( ) . only",
+        "Только цифры, пробелы и + - ( ) .",
+    ),
+    ("must not be negative", "Не может быть отрицательным."),
+    ("must be positive", "Должно быть больше нуля."),
+    ("must not be zero", "Не может быть нулём."),
+    ("must be at least 1", "Не меньше 1."),
+    ("must be between 2 and 50", "От 2 до 50."),
+    ("needs at least one tier", "Нужен хотя бы один уровень."),
+    ("at most 20 tiers", "Не больше 20 уровней."),
+    (
+        "the first tier must start at 0",
+        "Первый уровень начинается с 0.",
+    ),
+    (
+        "tiers must be sorted by min_spend_minor, strictly ascending",
+        "Каждый уровень должен начинаться с большей суммы, чем предыдущий.",
+    ),
+    (
+        "percentages must not decrease from one tier to the next",
+        "Скидка не может быть меньше, чем на предыдущем уровне.",
+    ),
+    (
+        "tier names must be unique",
+        "Названия уровней не должны повторяться.",
+    ),
+    (
+        "required, at most 500 characters",
+        "Обязательно, не длиннее 500 символов.",
+    ),
+    (
+        "another record already uses this `external_id`",
+        "Этот номер уже используется.",
+    ),
+];
+
+static ZH_MESSAGES: [(&str, &str); 16] = [
+    ("must not be empty", "请填写此项。"),
+    ("is not an e-mail address", "这不是有效的电子邮箱地址。"),
+    (
+        "may hold digits, spaces and + - ( ) . only",
+        "只能包含数字、空格和 + - ( ) .。",
+    ),
+    ("must not be negative", "不能为负数。"),
+    ("must be positive", "必须大于零。"),
+    ("must not be zero", "不能为零。"),
+    ("must be at least 1", "至少为 1。"),
+    ("must be between 2 and 50", "须在 2 到 50 之间。"),
+    ("needs at least one tier", "至少需要一个等级。"),
+    ("at most 20 tiers", "最多 20 个等级。"),
+    (
+        "the first tier must start at 0",
+        "第一个等级必须从 0 开始。",
+    ),
+    (
+        "tiers must be sorted by min_spend_minor, strictly ascending",
+        "每个等级的采购额起点必须高于上一级。",
+    ),
+    (
+        "percentages must not decrease from one tier to the next",
+        "折扣不能低于上一级。",
+    ),
+    ("tier names must be unique", "等级名称不能重复。"),
+    (
+        "required, at most 500 characters",
+        "必填，最多 500 个字符。",
+    ),
+    (
+        "another record already uses this `external_id`",
+        "此编号已被使用。",
+    ),
+];
 
 #[cfg(test)]
 mod tests {
