@@ -9,14 +9,13 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
+use super::card_views::{CardView, cards_of};
 use super::companies_texts::CompanyTexts;
 use super::forms::{FormTexts, not_found, open_admin, store_failed};
 use super::{Console, Section};
-use crate::domain::balance::Balance;
-use crate::domain::card::CardBundle;
 use crate::domain::i18n::{self, Lang};
 use crate::domain::ids::AccountId;
-use crate::domain::model::{Account, CardStatus, Member};
+use crate::domain::model::Account;
 use crate::domain::money::{Currency, Money};
 use crate::http::extract::{AppPath, AppQuery};
 use crate::http::pages::{RequestParts, render};
@@ -28,98 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/console/companies", get(list_companies))
         .route("/console/companies/new", get(new_company))
         .route("/console/companies/{id}", get(show_company))
-}
-
-/// A card as the console shows it: its program, status and balance in words.
-pub struct CardView {
-    pub id: String,
-    pub program: String,
-    pub code: String,
-    pub status: &'static str,
-    pub status_text: &'static str,
-    pub balance: String,
-    /// `stamps` for a stamp card (adjusted in stamps), else `money`.
-    pub unit: &'static str,
-    pub currency: String,
-    /// Its latest manual adjustments: (date, amount, author, reason); filled on the person's page.
-    pub adjustments: Vec<(String, String, String, String)>,
-}
-
-/// What a balance amounts to, in one line: "Silver 5% · spend 11,000.00 EUR", "30.00 EUR".
-pub fn balance_text(lang: Lang, t: &CompanyTexts, b: &CardBundle) -> String {
-    let money = |minor: i64| i18n::money(lang, Money::new(minor, b.program.currency));
-    match &b.balance {
-        Balance::Discount(d) => format!(
-            "{} · {} {}",
-            i18n::percent(d.percent_bps),
-            t.spend,
-            money(d.spend_minor)
-        ),
-        Balance::CumulativeDiscount(d) => format!(
-            "{} {} · {} {}",
-            d.tier,
-            i18n::percent(d.percent_bps),
-            t.spend,
-            money(d.spend_minor)
-        ),
-        Balance::Cashback(d) => money(d.cashback_minor),
-        Balance::Stamp(d) => format!(
-            "{}/{} {} · {} {}",
-            d.stamps, d.stamps_required, t.stamps, d.rewards_available, t.rewards
-        ),
-    }
-}
-
-pub fn status_text(t: &CompanyTexts, s: CardStatus) -> &'static str {
-    match s {
-        CardStatus::Active => t.active,
-        CardStatus::Suspended => t.suspended,
-        CardStatus::Revoked => t.revoked,
-    }
-}
-
-pub fn card_view(lang: Lang, t: &CompanyTexts, b: &CardBundle) -> CardView {
-    CardView {
-        id: b.card.id.to_string(),
-        program: b.program.name.clone(),
-        code: b.card.code.display(),
-        status: b.card.status.as_str(),
-        status_text: status_text(t, b.card.status),
-        balance: balance_text(lang, t, b),
-        unit: match b.balance {
-            Balance::Stamp(_) => "stamps",
-            _ => "money",
-        },
-        currency: b.program.currency.code().to_owned(),
-        adjustments: Vec::new(),
-    }
-}
-
-/// An adjustment's amount in the card's unit: "+5.00 EUR", "-2 stamps".
-pub fn adjustment_amount(lang: Lang, t: &CompanyTexts, b: &CardBundle, amount: i64) -> String {
-    let sign = if amount > 0 { "+" } else { "" };
-    match b.balance {
-        Balance::Stamp(_) => format!("{sign}{amount} {}", t.stamps),
-        _ => format!(
-            "{sign}{}",
-            i18n::money(lang, Money::new(amount, b.program.currency))
-        ),
-    }
-}
-
-/// The cards of `member`, each with its balance.
-pub async fn cards_of(
-    state: &AppState,
-    lang: Lang,
-    t: &CompanyTexts,
-    member: &Member,
-) -> StoreResult<Vec<CardView>> {
-    let mut views = Vec::new();
-    for card in state.store.member_cards(&member.id).await? {
-        let bundle = state.store.card_bundle(card).await?;
-        views.push(card_view(lang, t, &bundle));
-    }
-    Ok(views)
 }
 
 #[derive(Debug, Deserialize)]
@@ -246,14 +153,13 @@ async fn show_company(
     }
 }
 
-async fn company_page(
+/// The company's people, each with their cards.
+async fn people_of(
     state: &AppState,
-    c: Console,
     lang: Lang,
+    t: &CompanyTexts,
     id: &AccountId,
-) -> StoreResult<CompanyPage> {
-    let t = CompanyTexts::of(lang);
-    let account = state.store.get_account(id).await?;
+) -> StoreResult<Vec<PersonView>> {
     let mut people = Vec::new();
     for m in state.store.list_members(id, None, 500).await?.items {
         people.push(PersonView {
@@ -265,17 +171,13 @@ async fn company_page(
             name: m.name,
         });
     }
-    let totals = state
-        .store
-        .account_totals(id)
-        .await?
-        .into_iter()
-        .map(|s| (money_text(lang, s.net_minor, &s.currency), s.orders))
-        .collect();
-    let orders = state
-        .store
-        .account_orders(id, 20)
-        .await?
+    Ok(people)
+}
+
+/// The company's latest orders, as money.
+async fn orders_of(state: &AppState, lang: Lang, id: &AccountId) -> StoreResult<Vec<OrderView>> {
+    let orders = state.store.account_orders(id, 20).await?;
+    Ok(orders
         .into_iter()
         .map(|o| OrderView {
             date: i18n::date(lang, o.placed_at, chrono_tz::UTC),
@@ -287,7 +189,26 @@ async fn company_page(
             },
             external_id: o.external_id,
         })
+        .collect())
+}
+
+async fn company_page(
+    state: &AppState,
+    c: Console,
+    lang: Lang,
+    id: &AccountId,
+) -> StoreResult<CompanyPage> {
+    let t = CompanyTexts::of(lang);
+    let account = state.store.get_account(id).await?;
+    let people = people_of(state, lang, t, id).await?;
+    let totals = state
+        .store
+        .account_totals(id)
+        .await?
+        .into_iter()
+        .map(|s| (money_text(lang, s.net_minor, &s.currency), s.orders))
         .collect();
+    let orders = orders_of(state, lang, id).await?;
     let invites = state
         .store
         .list_invites(id, None, 100)

@@ -6,6 +6,7 @@
 //! admin API with the session cookie and the `X-CSRF-Token` header, so the API's validation
 //! and audit apply to both.
 
+pub mod card_views;
 pub mod companies;
 pub mod companies_texts;
 pub mod forms;

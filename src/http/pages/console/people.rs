@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::companies::{CardView, adjustment_amount, card_view};
+use super::card_views::{CardView, adjustment_amount, card_view};
 use super::companies_texts::CompanyTexts;
 use super::forms::{FormTexts, not_found, open_admin, store_failed};
 use super::{Console, Section};
@@ -66,19 +66,13 @@ async fn show_member(
     }
 }
 
-async fn member_page(
+/// The person's cards, each with its latest manual adjustments.
+async fn cards_with_adjustments(
     state: &AppState,
-    c: Console,
     lang: Lang,
-    account: &AccountId,
-    member: &MemberId,
-) -> StoreResult<Option<MemberPage>> {
-    let t = CompanyTexts::of(lang);
-    let member = state.store.get_member(member).await?;
-    if member.account_id != *account {
-        return Ok(None);
-    }
-    let account = state.store.get_account(account).await?;
+    t: &CompanyTexts,
+    member: &Member,
+) -> StoreResult<Vec<CardView>> {
     let mut cards = Vec::new();
     for card in state.store.member_cards(&member.id).await? {
         let adjustments = state.store.card_adjustments(&card.id, 10).await?;
@@ -97,6 +91,23 @@ async fn member_page(
             .collect();
         cards.push(view);
     }
+    Ok(cards)
+}
+
+async fn member_page(
+    state: &AppState,
+    c: Console,
+    lang: Lang,
+    account: &AccountId,
+    member: &MemberId,
+) -> StoreResult<Option<MemberPage>> {
+    let t = CompanyTexts::of(lang);
+    let member = state.store.get_member(member).await?;
+    if member.account_id != *account {
+        return Ok(None);
+    }
+    let account = state.store.get_account(account).await?;
+    let cards = cards_with_adjustments(state, lang, t, &member).await?;
     let held: Vec<String> = state
         .store
         .member_cards(&member.id)
