@@ -41,6 +41,14 @@ pub struct Enrolled {
     pub consented_at: DateTime<Utc>,
 }
 
+/// How many people a company has and how many cards they hold (not revoked).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountCounts {
+    pub account_id: String,
+    pub people: i64,
+    pub cards: i64,
+}
+
 /// A manual adjustment of a card, as its page lists it.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct AdjustmentLine {
@@ -106,6 +114,15 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Page<crate::domain::invites::Invite>> {
         self.invites_page(None, after, limit).await
+    }
+
+    /// People and live cards of every company that has any, by account id.
+    pub async fn account_counts(&self) -> StoreResult<Vec<AccountCounts>> {
+        let sql = "SELECT m.account_id, COUNT(*) AS people, \
+            CAST(COALESCE(SUM((SELECT COUNT(*) FROM cards c \
+                WHERE c.member_id = m.id AND c.status <> 'revoked')), 0) AS BIGINT) AS cards \
+            FROM members m GROUP BY m.account_id ORDER BY m.account_id";
+        self.select(sql, &[]).await
     }
 
     /// The card's latest `limit` manual adjustments, newest first.

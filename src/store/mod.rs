@@ -45,7 +45,7 @@ pub use analytics::{
 };
 pub use api_keys::{ApiKeyRecord, RevokeError, Role};
 pub use booking::Booking;
-pub use companies::{AccountOrder, AdjustmentLine, CurrencyTotal, Enrolled};
+pub use companies::{AccountCounts, AccountOrder, AdjustmentLine, CurrencyTotal, Enrolled};
 pub use devices::{DeviceLog, DeviceRecord, NewRegistration, Registered};
 pub use erase::{ERASED_NAME, Erasure, ExportCard, MemberExport};
 pub use invites::NewEnrollment;

@@ -96,6 +96,14 @@ async fn every_page_speaks_english_russian_and_chinese(engine: Engine) {
         assert!(html.contains(amount), "{lang}: the order as money: {html}");
         assert!(html.contains("Anna Petrova"), "{html}");
     }
+    // The list counts each company's people and their cards.
+    let (_, html) = page(&app, &cookie, "/console/companies", "en").await;
+    let row = &html[html.find("Acme GmbH").expect("the company")..];
+    let row = &row[..row.find("</tr>").expect("its row")];
+    assert!(
+        row.ends_with("<td class=\"num\">1</td><td class=\"num\">1</td>"),
+        "{row}"
+    );
     // The API's field messages people meet most come translated with the Russian form.
     let (_, html) = page(&app, &cookie, "/console/programs/new", "ru").await;
     assert!(

@@ -40,7 +40,8 @@ struct CompaniesPage {
     c: Console,
     t: &'static CompanyTexts,
     q: String,
-    companies: Vec<Account>,
+    /// Each company with how many people it has and how many cards they hold.
+    companies: Vec<(Account, i64, i64)>,
 }
 
 async fn list_companies(
@@ -58,11 +59,19 @@ async fn list_companies(
     } else {
         state.store.search_accounts(&q, 200).await
     };
-    let mut companies = match found {
-        Ok(found) => found,
-        Err(e) => return store_failed(e),
+    let (mut found, counts) = match (found, state.store.account_counts().await) {
+        (Ok(found), Ok(counts)) => (found, counts),
+        (Err(e), _) | (_, Err(e)) => return store_failed(e),
     };
-    companies.sort_by_key(|a| a.name.to_lowercase());
+    found.sort_by_key(|a| a.name.to_lowercase());
+    let companies = found
+        .into_iter()
+        .map(|a| {
+            let n = counts.iter().find(|n| n.account_id == a.id.as_str());
+            let (people, cards) = n.map_or((0, 0), |n| (n.people, n.cards));
+            (a, people, cards)
+        })
+        .collect();
     let t = CompanyTexts::of(lang);
     render(&CompaniesPage { c, t, q, companies })
 }
