@@ -305,8 +305,16 @@ async fn a_company_its_people_cards_and_invite(mobile: bool) {
     browser.wait_for_text("#orders", "ERP-1").await;
     browser.wait_for_text("#totals", "1,000.00").await;
     browser.screenshot(&format!("console-company-{size}")).await;
+    browser.click("details.panel summary").await;
+    set(&browser, "#company-name", "Acme Industrial GmbH").await;
+    browser.click("#save-company").await;
+    browser
+        .wait_for_text("#company-name-title", "Acme Industrial GmbH")
+        .await;
     goto(&browser, &app, "/console/companies?q=k-1001").await;
-    browser.wait_for_text("#companies", "Acme GmbH").await;
+    browser
+        .wait_for_text("#companies", "Acme Industrial GmbH")
+        .await;
 
     // An invite: its QR code and its link.
     goto(
@@ -322,7 +330,7 @@ async fn a_company_its_people_cards_and_invite(mobile: bool) {
     );
     browser.type_into("#invite-uses", "10").await;
     browser.click("#create-invite").await;
-    browser.wait_for_text("h1", "Acme GmbH").await;
+    browser.wait_for_text("h1", "Acme Industrial GmbH").await;
     let qr_loaded = browser
         .client
         .execute(
@@ -346,7 +354,9 @@ async fn a_company_its_people_cards_and_invite(mobile: bool) {
     browser.wait_for_text("#nobody", "Nobody yet").await;
     browser.screenshot(&format!("console-invite-{size}")).await;
     goto(&browser, &app, "/console/invites").await;
-    browser.wait_for_text("#invites", "Acme GmbH").await;
+    browser
+        .wait_for_text("#invites", "Acme Industrial GmbH")
+        .await;
     browser.wait_for_text("#invites", "0 of 10").await;
 
     // Revoking the invite closes it; erasing the person revokes their card.
@@ -364,6 +374,14 @@ async fn a_company_its_people_cards_and_invite(mobile: bool) {
         id(&member)
     );
     goto(&browser, &app, &person).await;
+    browser.click("#send-card").await;
+    browser.wait_for_text("#send-card-status", "Sent.").await;
+    browser.click("details.panel summary").await;
+    set(&browser, "#member-role", "Managing director").await;
+    browser.click("#save-member").await;
+    browser
+        .wait_for_text("#member-contact", "Managing director")
+        .await;
     browser.click("#erase").await;
     browser.client.accept_alert().await.expect("confirm");
     browser.wait_for_text("#erased", "was erased").await;
