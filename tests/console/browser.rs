@@ -110,6 +110,7 @@ async fn the_four_kinds_of_program(mobile: bool) {
 
     // Stamps: fewer than two stamps is refused.
     new_program(&browser, &app, "Coffee stamps", "stamp").await;
+    set(&browser, "#currency", "chf").await;
     browser.type_into("#stamps-required", "1").await;
     browser.type_into("#reward", "Free delivery").await;
     let field = ".field[data-field='rules.stamps_required'] .field-error";
@@ -142,6 +143,11 @@ async fn the_four_kinds_of_program(mobile: bool) {
         ),
         (json!(300), json!(10_000), json!(5_000), json!(365))
     );
+    let currency = app
+        .get_ok(&format!("/programs/{}", stamp.as_str().expect("id")))
+        .await["currency"]
+        .clone();
+    assert_eq!(currency, "CHF", "typed in lower case");
     let s = rules(&stamp).await;
     assert_eq!(
         (s["stamps_required"].clone(), s["reward"].clone()),

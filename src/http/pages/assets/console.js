@@ -8,6 +8,7 @@
 //   data-type="date"           a day → the end of that day, local time, as RFC 3339
 //   data-type="window"         lifetime | calendar_year | rolling_days (+ the days input)
 //   data-type="key"            a fresh random idempotency key
+//   data-upper                 a text sent in capitals (currency codes)
 // Empty number inputs are left out, empty texts sent as "". `data-list` holds rows (`data-row`) of a list (the tiers).
 // Buttons with `data-api` send `data-body` (JSON) with `data-method`, after `data-confirm`.
 // After success: `data-next` with `{id}` taken from the answer, or the same page again.
@@ -78,7 +79,7 @@
         return { rolling_days: convert(days, form) };
       }
       default:
-        return raw;
+        return input.hasAttribute("data-upper") ? raw.toUpperCase() : raw;
     }
   }
 
