@@ -9,6 +9,7 @@ mod analytics;
 mod api;
 mod apns;
 mod browser;
+mod console;
 mod database_file;
 mod dispatch;
 mod google;

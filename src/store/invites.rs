@@ -122,11 +122,22 @@ impl Store {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Page<Invite>> {
+        self.invites_page(Some(account), after, limit).await
+    }
+
+    /// The invites of `account` (of every account with `None`), oldest first.
+    pub(super) async fn invites_page(
+        &self,
+        account: Option<&AccountId>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Page<Invite>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM invites WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+            "SELECT {COLUMNS} FROM invites WHERE ($1 = '' OR account_id = $1) AND id > $2 \
+             ORDER BY id LIMIT $3"
         );
         let rows: Vec<InviteRow> = read!(self, pool => sqlx::query_as(&sql)
-            .bind(account.as_str())
+            .bind(account.map_or("", AccountId::as_str))
             .bind(after.unwrap_or(""))
             .bind(i64::from(limit) + 1)
             .fetch_all(pool)

@@ -12,6 +12,7 @@ mod audit;
 mod booking;
 mod cache;
 mod cards;
+mod companies;
 mod devices;
 mod erase;
 mod google;
@@ -47,6 +48,7 @@ pub use analytics::{
 pub use api_keys::{ApiKeyRecord, RevokeError, Role};
 pub use audit::AuditFilter;
 pub use booking::Booking;
+pub use companies::{AccountCounts, AccountOrder, AdjustmentLine, CurrencyTotal, Enrolled};
 pub use devices::{DeviceLog, DeviceRecord, NewRegistration, Registered};
 pub use erase::{ERASED_NAME, Erasure, ExportCard, MemberExport};
 pub use invites::NewEnrollment;

@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/accounts", get(list_accounts).post(create_account))
         .route("/accounts/{id}", get(get_account).patch(update_account))
+        .route("/accounts/{id}/orders", get(list_account_orders))
         .route(
             "/accounts/{id}/members",
             get(list_members).post(create_member),
@@ -175,16 +176,85 @@ async fn create_account(
     Ok((StatusCode::CREATED, AppJson(account.into())))
 }
 
+/// `?q=` finds companies by name or ERP number (one page, by name); without it, every
+/// company a page at a time.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsQuery {
+    q: Option<String>,
+    limit: Option<u32>,
+    after: Option<String>,
+}
+
 async fn list_accounts(
     State(state): State<AppState>,
     _: Admin,
-    AppQuery(q): AppQuery<ListQuery>,
+    AppQuery(q): AppQuery<AccountsQuery>,
 ) -> ApiResult<AppJson<ListPage<AccountBody>>> {
-    let page = state
-        .store
-        .list_accounts(q.after.as_deref(), q.limit()?)
-        .await?;
+    let list = ListQuery {
+        limit: q.limit,
+        after: q.after,
+    };
+    let limit = list.limit()?;
+    let page = match q.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        Some(text) => crate::store::Page {
+            items: state.store.search_accounts(text, limit).await?,
+            next_after: None,
+        },
+        None => {
+            state
+                .store
+                .list_accounts(list.after.as_deref(), limit)
+                .await?
+        }
+    };
     Ok(AppJson(ListPage::map(page, AccountBody::from)))
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccountOrdersBody {
+    /// The latest orders, newest first.
+    items: Vec<OrderLine>,
+    /// Per currency: how many orders and their amount net of refunds.
+    totals: Vec<crate::store::CurrencyTotal>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderLine {
+    external_id: String,
+    source: String,
+    member_id: Option<String>,
+    member_name: Option<String>,
+    amount_minor: i64,
+    refunded_minor: i64,
+    currency: String,
+    placed_at: DateTime<Utc>,
+}
+
+/// A company's latest orders (`?limit=`, default 50) and its totals.
+async fn list_account_orders(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> ApiResult<AppJson<AccountOrdersBody>> {
+    let account = load_account(&state, &id).await?;
+    let orders = state.store.account_orders(&account.id, q.limit()?).await?;
+    let totals = state.store.account_totals(&account.id).await?;
+    let items = orders
+        .into_iter()
+        .map(|o| OrderLine {
+            external_id: o.external_id,
+            source: o.source,
+            member_id: o.member_id,
+            member_name: o.member_name,
+            amount_minor: o.amount_minor,
+            refunded_minor: o.refunded_minor,
+            currency: o.currency,
+            placed_at: o.placed_at,
+        })
+        .collect();
+    Ok(AppJson(AccountOrdersBody { items, totals }))
 }
 
 async fn get_account(

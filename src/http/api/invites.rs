@@ -30,8 +30,9 @@ use crate::store::{StoreError, now};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/invites", post(create_invite))
+        .route("/invites", get(list_all_invites).post(create_invite))
         .route("/invites/{id}", get(get_invite))
+        .route("/invites/{id}/enrollments", get(list_enrollments))
         .route("/invites/{id}/revoke", post(revoke_invite))
         .route("/invites/{id}/qr.png", get(invite_qr_png))
         .route("/invites/{id}/qr.svg", get(invite_qr_svg))
@@ -238,6 +239,37 @@ async fn list_invites(
     Ok(AppJson(ListPage::map(page, |i| {
         invite_body(&state, &i, false)
     })))
+}
+
+/// Every company's invites, oldest first.
+async fn list_all_invites(
+    State(state): State<AppState>,
+    _: Admin,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> ApiResult<AppJson<ListPage<InviteBody>>> {
+    let page = state
+        .store
+        .all_invites(q.after.as_deref(), q.limit()?)
+        .await?;
+    Ok(AppJson(ListPage::map(page, |i| {
+        invite_body(&state, &i, false)
+    })))
+}
+
+#[derive(Debug, Serialize)]
+pub struct EnrollmentsBody {
+    items: Vec<crate::store::Enrolled>,
+}
+
+/// Who enrolled through the invite, in the order they did.
+async fn list_enrollments(
+    State(state): State<AppState>,
+    _: Admin,
+    AppPath(id): AppPath<String>,
+) -> ApiResult<AppJson<EnrollmentsBody>> {
+    let invite = load_invite(&state, &id).await?;
+    let items = state.store.invite_enrollments(&invite.id).await?;
+    Ok(AppJson(EnrollmentsBody { items }))
 }
 
 async fn revoke_invite(

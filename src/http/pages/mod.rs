@@ -195,7 +195,7 @@ impl From<crate::store::StoreError> for PageError {
 }
 
 /// The stylesheet and scripts, compiled into the binary.
-const ASSETS: [(&str, &str, &str); 3] = [
+const ASSETS: [(&str, &str, &str); 4] = [
     (
         "app.css",
         "text/css; charset=utf-8",
@@ -210,6 +210,11 @@ const ASSETS: [(&str, &str, &str); 3] = [
         "dashboard.js",
         "text/javascript; charset=utf-8",
         include_str!("assets/dashboard.js"),
+    ),
+    (
+        "console.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/console.js"),
     ),
 ];
 

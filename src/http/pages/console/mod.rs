@@ -7,11 +7,20 @@
 //! and audit apply to both.
 
 pub mod audit;
+pub mod card_views;
+pub mod companies;
+pub mod companies_texts;
+pub mod forms;
 pub mod home;
+pub mod invites;
+pub mod invites_texts;
 pub mod machine_texts;
 pub mod machines;
-pub mod staff_users;
+pub mod people;
+pub mod programs;
+pub mod programs_texts;
 pub mod staff_texts;
+pub mod staff_users;
 pub mod texts;
 
 use axum::Router;
@@ -32,6 +41,10 @@ pub use texts::ConsoleTexts;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(home::router())
+        .merge(programs::router())
+        .merge(companies::router())
+        .merge(people::router())
+        .merge(invites::router())
         .merge(staff_users::router())
         .merge(audit::router())
         .merge(machines::router())
