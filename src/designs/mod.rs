@@ -5,9 +5,12 @@
 //!
 //! Nothing here knows a wallet's format beyond the folder's own files.
 
+pub mod live;
 mod load;
 mod member_page;
+pub mod stored;
 pub mod strings;
+pub mod upload;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -11,6 +11,7 @@ mod api_keys;
 mod booking;
 mod cache;
 mod cards;
+mod designs;
 mod devices;
 mod erase;
 mod google;
@@ -44,6 +45,7 @@ pub use analytics::{
 };
 pub use api_keys::{ApiKeyRecord, RevokeError, Role};
 pub use booking::Booking;
+pub use designs::{ImageRecord, NewImage};
 pub use devices::{DeviceLog, DeviceRecord, NewRegistration, Registered};
 pub use erase::{ERASED_NAME, Erasure, ExportCard, MemberExport};
 pub use invites::NewEnrollment;

@@ -3,6 +3,8 @@
 mod accounts;
 pub mod analytics;
 mod cards;
+mod design_preview;
+mod designs;
 mod device_logs;
 mod invites;
 mod keys;
@@ -30,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(analytics::router())
         .merge(keys::router())
         .merge(privacy::router())
+        .merge(designs::router().merge(design_preview::router()))
 }
 
 /// `?limit=&after=` of every list.

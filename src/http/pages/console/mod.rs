@@ -6,6 +6,8 @@
 //! admin API with the session cookie and the `X-CSRF-Token` header, so the API's validation
 //! and audit apply to both.
 
+pub mod designer;
+mod designer_texts;
 pub mod home;
 pub mod texts;
 
@@ -21,7 +23,9 @@ pub use texts::ConsoleTexts;
 
 /// The console's routes.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(home::router())
+    Router::new()
+        .merge(home::router())
+        .merge(designer::router())
 }
 
 /// The parts of the console, for the navigation's "you are here".
