@@ -10,6 +10,7 @@ mod api;
 mod apns;
 mod browser;
 mod database_file;
+mod designer;
 mod dispatch;
 mod google;
 mod google_callbacks;

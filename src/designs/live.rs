@@ -112,6 +112,8 @@ impl LiveDesigns {
         let Some(stored) = self.store.program_design(&program.id).await? else {
             return self.named(program);
         };
+        // A save between the two reads: the design read is the newer one, named as such.
+        let key = fingerprint(program, stored.version);
         let resolved = self.with(program, &stored).await?;
         let mut saved = self.saved.lock().unwrap_or_else(|e| e.into_inner());
         saved.insert(program.id.to_string(), (key, Arc::clone(&resolved)));

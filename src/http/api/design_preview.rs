@@ -114,7 +114,9 @@ fn sample_card(program: Program) -> CardBundle {
         }
         Balance::Stamp(b) => b.stamps = (b.stamps_required / 2).max(1),
     }
-    let serial = hex::encode(&Sha256::digest(program.id.as_str().as_bytes())[..16]);
+    // Named by the program, so a preview and a sample pass show the same card.
+    let seed = Sha256::digest(program.id.as_str().as_bytes());
+    let serial = hex::encode(&seed[..16]);
     let (member, account) = (MemberId::generate(), AccountId::generate());
     let card = Card {
         id: CardId::generate(),
@@ -122,7 +124,7 @@ fn sample_card(program: Program) -> CardBundle {
         member_id: member.clone(),
         account_id: account.clone(),
         serial: SerialNumber::from_db(serial),
-        auth_token: AuthToken::generate(),
+        auth_token: AuthToken::from_db(hex::encode(&seed[16..])),
         code: CardCode::from_db("SAMP1E000001".into()),
         status: CardStatus::Active,
         version: 1,
@@ -228,7 +230,8 @@ fn preview_json(state: &AppState, design: &Resolved, bundle: &CardBundle, lang: 
 fn google_json(state: &AppState, design: &Resolved, bundle: &CardBundle) -> Value {
     let program = &bundle.program;
     let public_url = &state.public_url;
-    let class_id = ResourceId::new("preview", program.id.as_str()).ok();
+    let issuer = state.google.as_ref().map_or("0", |g| g.client.issuer_id());
+    let class_id = ResourceId::new(issuer, program.id.as_str()).ok();
     let class = class_id.and_then(|id| {
         design.google_class(program, id, &state.organization_name, public_url, None)
     });
