@@ -4,6 +4,7 @@
 
 mod api;
 mod browser;
+mod google;
 mod preview;
 
 use std::collections::BTreeMap;

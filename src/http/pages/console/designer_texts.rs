@@ -77,10 +77,10 @@ static EN: DesignerTexts = DesignerTexts {
     google_card: "Google Wallet",
     sample: "Download a sample .pkpass",
     save: "Save the design",
-    confirm_save: "{n} cards will be updated on their holders' phones. Save the design?",
+    confirm_save: "Cards to update on their holders' phones: {n}. Save the design?",
     confirm: "Save and update the cards",
     cancel: "Cancel",
-    saved: "Saved. {n} cards are being updated.",
+    saved: "Saved. Cards being updated: {n}.",
     uploading: "Uploading…",
     no_answer: "The server did not answer; try again.",
 };
