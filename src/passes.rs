@@ -13,12 +13,12 @@ use quick_cache::Weighter;
 use crate::apple::package::{PassContent, PassError, build_pkpass};
 use crate::apple::signer::Signer;
 use crate::apple::template::PassTemplate;
-use crate::designs::live::{LiveDesigns, LiveError};
 use crate::designs::{MEMBER_PAGE_LABEL, member_url};
 use crate::domain::card::{CardBundle, face_of};
 use crate::domain::face::{CardFace, FaceField, FaceValue};
 use crate::domain::ids::CardId;
 use crate::domain::model::CardStatus;
+use crate::program_designs::{LiveDesigns, LiveError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {

@@ -16,10 +16,10 @@ use crate::apple::signer::{Signer, SignerSource};
 use crate::apple::template::PassTemplates;
 use crate::config::Settings;
 use crate::designs::Designs;
-use crate::designs::live::LiveDesigns;
 use crate::http::auth::{create_api_key, hash_env_key};
 use crate::jobs::dispatch::{Channel, Dispatcher, Policy};
 use crate::passes::{PassCache, PassMaker};
+use crate::program_designs::LiveDesigns;
 use crate::state::AppState;
 use crate::store::{Role, Store};
 

@@ -5,7 +5,6 @@
 //!
 //! Nothing here knows a wallet's format beyond the folder's own files.
 
-pub mod live;
 mod load;
 mod member_page;
 pub mod stored;

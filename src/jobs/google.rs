@@ -41,7 +41,7 @@ pub struct Google<W> {
     /// The supplier's name on classes whose program names none.
     pub organization_name: Arc<str>,
     /// Each program's design as saved now.
-    pub designs: Arc<crate::designs::live::LiveDesigns>,
+    pub designs: Arc<crate::program_designs::LiveDesigns>,
     /// Each program's class content hash as Google has it, as this process last learnt it
     /// (from `google_classes` or its own upsert): the common delivery needs no read for it.
     pub known_classes: std::sync::Mutex<std::collections::HashMap<String, String>>,

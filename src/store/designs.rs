@@ -10,7 +10,7 @@ use sqlx::types::Json;
 use super::cards::bump_cards;
 use super::tx::Arg;
 use super::{Store, StoreError, StoreResult, now, read, write};
-use crate::designs::stored::{DesignTexts, StoredDesign};
+use crate::domain::design::{DesignTexts, StoredDesign};
 use crate::domain::ids::ProgramId;
 use crate::domain::model::Branding;
 

@@ -5,7 +5,6 @@ use chrono::TimeDelta;
 use sha2::{Digest, Sha256};
 
 use super::{Google, Step};
-use crate::designs::live::{LiveError, Resolved};
 use crate::domain::balance::Balance;
 use crate::domain::card::CardBundle;
 use crate::domain::card::face_of;
@@ -16,6 +15,7 @@ use crate::google::mapping::{ObjectInput, object_fields, object_state};
 use crate::google::model::{LoyaltyObject, LoyaltyObjectPatch, NotifyPreference, ResourceId};
 use crate::google::pace::{Delivery as Pacing, NOTIFICATIONS_PER_DAY, most_important};
 use crate::google::{Outcome, WalletApi};
+use crate::program_designs::{LiveError, Resolved};
 use crate::render::stamp_grid_url;
 use crate::render::stamps::Grid;
 use crate::store::{Delivery, StoreError, now};

@@ -2,13 +2,18 @@
 //! named design, or the named design alone. Every instance reads the saved design's version
 //! before it builds (one indexed look-up), so a design saved on one instance is used by all at
 //! once, with no restart; a version already seen is served from memory.
+//!
+//! It joins the store, the designs and what each wallet makes of a design (Apple's pass
+//! template, Google's class), as `passes` joins a card with its pass; `passes`, the Google
+//! delivery and the designer's preview use it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use super::stored::{StoredDesign, merge};
-use super::{Design, Designs};
 use crate::apple::template::{PassTemplate, PassTemplates, TemplateError};
+use crate::designs::stored::merge;
+use crate::designs::{Design, Designs};
+use crate::domain::design::StoredDesign;
 use crate::domain::model::Program;
 use crate::google::mapping::loyalty_class;
 use crate::google::model::{Image, ImageUri, LoyaltyClass, ResourceId};
