@@ -10,7 +10,8 @@
 use std::io::Cursor;
 
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageFormat, ImageReader, Limits, RgbaImage};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbaImage};
 use sha2::{Digest, Sha256};
 
 /// Largest upload accepted.
@@ -180,13 +181,23 @@ pub fn process(slot: Slot, bytes: &[u8]) -> Result<Vec<Made>, UploadError> {
     if bytes.len() > MAX_UPLOAD_BYTES {
         return Err(UploadError::TooLarge);
     }
-    let (w, h) = reader(bytes)?
-        .into_dimensions()
+    let mut decoder = reader(bytes)?
+        .into_decoder()
         .map_err(|_| UploadError::NotAnImage)?;
+    // A phone's photo is stored as the camera held it; its EXIF orientation says how it is seen.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let (w, h) = decoder.dimensions();
+    let turned = matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    );
+    let (w, h) = if turned { (h, w) } else { (w, h) };
     check(slot, w, h)?;
-    let image = reader(bytes)?
-        .decode()
-        .map_err(|_| UploadError::NotAnImage)?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|_| UploadError::NotAnImage)?;
+    image.apply_orientation(orientation);
     Ok(slot
         .outputs()
         .into_iter()

@@ -22,6 +22,17 @@ async fn preview_logo(browser: &Browser) -> String {
     src.as_str().unwrap_or_default().to_owned()
 }
 
+/// The `textContent` of the element with id `id` (what it says, whatever its CSS shows).
+async fn text_of(browser: &Browser, id: &str) -> String {
+    let script = format!("return document.getElementById('{id}').textContent");
+    let text = browser
+        .client
+        .execute(&script, vec![])
+        .await
+        .expect("script");
+    text.as_str().unwrap_or_default().to_owned()
+}
+
 async fn downloaded_pass(browser: &Browser) -> PathBuf {
     let downloads = browser.downloads.path().to_owned();
     let find = || {
@@ -108,6 +119,22 @@ async fn an_admin_uploads_a_logo_sees_the_preview_change_and_gets_a_sample_pass_
     browser.wait_for_text("#pv-primary", "42,50").await;
     browser.screenshot("designer-desktop-ru").await;
 
+    // A label worded for Russian: the Russian preview says it at once.
+    browser.click("#labels-panel summary").await;
+    let label = "input[data-word='Cashback'][data-lang='ru']";
+    browser.type_into(label, "Бонусы партнёра").await;
+    eventually(
+        "the preview shows the wording",
+        Duration::from_secs(10),
+        async || {
+            text_of(&browser, "pv-primary")
+                .await
+                .contains("Бонусы партнёра")
+        },
+    )
+    .await;
+    browser.screenshot("designer-labels").await;
+
     browser.click("#sample").await;
     let pass = downloaded_pass(&browser).await;
     let files = unzip(&std::fs::read(&pass).expect("read"));
@@ -145,6 +172,10 @@ async fn an_admin_uploads_a_logo_sees_the_preview_change_and_gets_a_sample_pass_
         json!({"en": "Acme Trade", "ru": "Акме Снаб"})
     );
     assert_eq!(saved["images"]["logo@2x.png"], hash);
+    assert_eq!(
+        saved["labels"],
+        json!({"ru": {"Cashback": "Бонусы партнёра"}})
+    );
 
     let phone = Browser::start(true).await;
     phone.sign_in_to(&page, &app.admin_key).await;

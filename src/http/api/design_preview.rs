@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DurationRound, TimeDelta};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -103,6 +103,36 @@ async fn real_card(state: &AppState, program: &Program, id: &str) -> ApiResult<C
 fn sample_card(program: Program) -> CardBundle {
     let at = now();
     let day = at.duration_trunc(TimeDelta::days(1)).unwrap_or(at);
+    let balance = sample_balance(&program, day);
+    // Named by the program, so a preview and a sample pass show the same card.
+    let seed = Sha256::digest(program.id.as_str().as_bytes());
+    let (member, account) = sample_holder(day);
+    let card = Card {
+        id: CardId::generate(),
+        program_id: program.id.clone(),
+        member_id: member.id.clone(),
+        account_id: account.id.clone(),
+        serial: SerialNumber::from_db(hex::encode(&seed[..16])),
+        auth_token: AuthToken::from_db(hex::encode(&seed[16..])),
+        code: CardCode::from_db("SAMP1E000001".into()),
+        status: CardStatus::Active,
+        version: 1,
+        updated_at: day,
+        created_at: day,
+        notify: None,
+        google_object_id: None,
+    };
+    CardBundle {
+        card,
+        program,
+        member,
+        account,
+        balance,
+    }
+}
+
+/// Balances that fill every field of the program's kind.
+fn sample_balance(program: &Program, day: DateTime<Utc>) -> Balance {
     let mut balance = Balance::zero(&program.rules);
     match &mut balance {
         Balance::Discount(b) => b.spend_minor = 1_234_500,
@@ -114,28 +144,20 @@ fn sample_card(program: Program) -> CardBundle {
         }
         Balance::Stamp(b) => b.stamps = (b.stamps_required / 2).max(1),
     }
-    // Named by the program, so a preview and a sample pass show the same card.
-    let seed = Sha256::digest(program.id.as_str().as_bytes());
-    let serial = hex::encode(&seed[..16]);
-    let (member, account) = (MemberId::generate(), AccountId::generate());
-    let card = Card {
-        id: CardId::generate(),
-        program_id: program.id.clone(),
-        member_id: member.clone(),
-        account_id: account.clone(),
-        serial: SerialNumber::from_db(serial),
-        auth_token: AuthToken::from_db(hex::encode(&seed[16..])),
-        code: CardCode::from_db("SAMP1E000001".into()),
-        status: CardStatus::Active,
-        version: 1,
-        updated_at: day,
+    balance
+}
+
+fn sample_holder(day: DateTime<Utc>) -> (Member, Account) {
+    let account = Account {
+        id: AccountId::generate(),
+        name: "Sample Trading Ltd".into(),
+        external_id: None,
         created_at: day,
-        notify: None,
-        google_object_id: None,
+        updated_at: day,
     };
     let member = Member {
-        id: member,
-        account_id: account.clone(),
+        id: MemberId::generate(),
+        account_id: account.id.clone(),
         name: "Alex Sample".into(),
         role: None,
         email: None,
@@ -144,20 +166,7 @@ fn sample_card(program: Program) -> CardBundle {
         created_at: day,
         updated_at: day,
     };
-    let account = Account {
-        id: account,
-        name: "Sample Trading Ltd".into(),
-        external_id: None,
-        created_at: day,
-        updated_at: day,
-    };
-    CardBundle {
-        card,
-        program,
-        member,
-        account,
-        balance,
-    }
+    (member, account)
 }
 
 fn lang_of(q: &PreviewQuery) -> ApiResult<Lang> {

@@ -64,6 +64,8 @@ struct DesignBody {
     image_urls: BTreeMap<String, String>,
     /// The labels and phrases a design may word, in English.
     words: Vec<String>,
+    /// How the program's named design words them, by language then English text.
+    standard_labels: Labels,
     /// How many cards a save gives a new version (all but revoked ones).
     cards_to_update: i64,
 }
@@ -78,6 +80,21 @@ fn words_of(state: &AppState, program: &Program) -> Vec<String> {
         .unwrap_or_default();
     words.sort();
     words
+}
+
+/// The named design's own wording of its words in each language.
+fn standard_labels(state: &AppState, program: &Program) -> Labels {
+    let Some(design) = state.designs.get(&program.design) else {
+        return Labels::new();
+    };
+    design
+        .strings
+        .iter()
+        .map(|s| {
+            let words = s.entries.iter().map(|(k, v)| (k.clone(), v.clone()));
+            (s.lang.tag().to_owned(), words.collect())
+        })
+        .collect()
 }
 
 /// Checks `input` against the program: the branding and design a save writes.
@@ -209,6 +226,7 @@ async fn design_body(state: &AppState, program: &Program) -> ApiResult<DesignBod
         images: stored.images,
         image_urls,
         words: words_of(state, program),
+        standard_labels: standard_labels(state, program),
         cards_to_update: state.store.cards_shown_in(&program.id).await?,
     })
 }

@@ -54,7 +54,7 @@
     $("reset-" + slot).hidden = paths.length === 0;
   }
 
-  function labelRows(words) {
+  function labelRows(words, standard) {
     const box = $("labels");
     for (const word of words) {
       const row = document.createElement("div");
@@ -66,7 +66,7 @@
         const input = document.createElement("input");
         input.dataset.lang = lang;
         input.dataset.word = word;
-        input.placeholder = lang;
+        input.placeholder = lang + ": " + ((standard[lang] || {})[word] || word);
         input.setAttribute("aria-label", word + " (" + lang + ")");
         input.maxLength = 64;
         input.value = (draft.labels[lang] || {})[word] || "";
@@ -88,7 +88,7 @@
       const first = slotPaths(slot).sort()[0];
       showSlot(slot, first && data.image_urls[slot === "logo" ? "logo@2x.png" : first]);
     }
-    labelRows(data.words);
+    labelRows(data.words, data.standard_labels);
     await refresh(true);
   }
 
