@@ -32,6 +32,11 @@ async fn bad_uploads_get_a_clear_error_and_change_nothing(engine: Engine) {
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_envelope(&answer, "not_an_image", "file");
 
+    let form = "multipart/form-data; boundary=x";
+    let (status, answer) = upload(&app, "logo", png(400, 200, [1, 2, 3]), form).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_envelope(&answer, "not_an_image", "file");
+
     let mut huge = png(400, 200, [1, 2, 3]);
     huge.resize(5 * 1024 * 1024 + 1, 0);
     let (status, answer) = upload(&app, "logo", huge, "image/png").await;

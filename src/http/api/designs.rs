@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
@@ -291,10 +291,20 @@ async fn upload_image(
     State(state): State<AppState>,
     _: Admin,
     AppQuery(q): AppQuery<UploadQuery>,
+    headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, AppJson<Uploaded>)> {
     let slot = Slot::parse(&q.slot)
         .ok_or_else(|| ApiError::invalid("slot", "use logo, icon, strip or hero"))?;
+    let kind = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if kind.is_some_and(|k| k.starts_with("multipart/")) {
+        let why = "send the image itself as the body (Content-Type image/png, image/jpeg or \
+                   image/webp), not a form";
+        let e = ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_an_image", why);
+        return Err(e.field("file"));
+    }
     let bytes = axum::body::to_bytes(body, MAX_UPLOAD_BYTES)
         .await
         .map_err(|_| upload_error(UploadError::TooLarge))?;
