@@ -248,11 +248,15 @@ async fn save_design(
 ) -> ApiResult<AppJson<DesignBody>> {
     let mut program = load_program(&state, &id).await?;
     let (branding, design) = parse_input(&state, &program, input).await?;
-    state
-        .store
-        .save_design(&program.id, &branding, &design)
-        .await?;
-    program.branding = branding;
+    let saved = state.store.program_design(&program.id).await?;
+    let unchanged = saved.is_some_and(|s| s.texts == design.texts && s.images == design.images)
+        && branding == program.branding;
+    // Saving the same design again would push every card for nothing.
+    if !unchanged {
+        let store = &state.store;
+        store.save_design(&program.id, &branding, &design).await?;
+        program.branding = branding;
+    }
     Ok(AppJson(design_body(&state, &program).await?))
 }
 
