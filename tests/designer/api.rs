@@ -115,6 +115,10 @@ async fn a_saved_design_gives_every_card_a_new_version_and_its_pass_the_new_logo
     assert_eq!(saved["version"], 1);
     let (_, again) = put_design(&app, program_id, &body).await;
     assert_eq!(again["version"], 1, "the same design again changes nothing");
+    let stale = json!({"version": 0, "logo_text": {"en": "Stale"}});
+    let (status, answer) = put_design(&app, program_id, &stale).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_envelope(&answer, "design_changed", "version");
     let after = app.get_ok(&format!("/cards/{}", id(&card))).await;
     let version = after["version"].as_i64().expect("version");
     assert_eq!(Some(version), card["version"].as_i64().map(|v| v + 1));

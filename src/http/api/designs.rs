@@ -49,6 +49,9 @@ pub struct DesignInput {
     /// SHA-256 of each image (from `POST /images`) by path.
     #[serde(default)]
     pub images: BTreeMap<String, String>,
+    /// The version the edit started from: a save is refused when another was saved since.
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -247,8 +250,16 @@ async fn save_design(
     AppJson(input): AppJson<DesignInput>,
 ) -> ApiResult<AppJson<DesignBody>> {
     let mut program = load_program(&state, &id).await?;
+    let started_from = input.version;
     let (branding, design) = parse_input(&state, &program, input).await?;
     let saved = state.store.program_design(&program.id).await?;
+    let current = saved.as_ref().map_or(0, |s| s.version);
+    if started_from.is_some_and(|v| v != current) {
+        let why = format!(
+            "the design was saved by someone else since (version {current}); reload and edit again"
+        );
+        return Err(ApiError::conflict("design_changed", why).field("version"));
+    }
     let unchanged = saved.is_some_and(|s| s.texts == design.texts && s.images == design.images)
         && branding == program.branding;
     // Saving the same design again would push every card for nothing.

@@ -81,7 +81,8 @@
     const { ok, data } = await api("GET", base);
     if (!ok) { show($("status"), problem(data)); return; }
     draft = { background_color: data.background_color, foreground_color: data.foreground_color,
-      label_color: data.label_color, logo_text: data.logo_text, labels: data.labels, images: data.images };
+      label_color: data.label_color, logo_text: data.logo_text, labels: data.labels, images: data.images,
+      version: data.version };
     asked = data.cards_to_update;
     for (const tag of langs) $("logo_text-" + tag).value = data.logo_text[tag] || "";
     for (const slot of slots) {
@@ -235,6 +236,7 @@
     if (!ok) { show($("status"), problem(data)); return; }
     show($("status"), say(T.saved, { n: asked }));
     asked = data.cards_to_update;
+    draft.version = data.version;
   }
 
   document.addEventListener("DOMContentLoaded", () => {
