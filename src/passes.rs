@@ -1,8 +1,9 @@
 //! A card's signed Apple pass: the one place that joins a card bundle, its face and its design
 //! with the Apple package, shared by the admin API, the member page and the PassKit web
-//! service. It takes what signing needs (the signer, the pass templates, the public URL, the
-//! supplier's name), not the application state. Signed passes are cached per (card, version)
-//! in process, so the storm of fetches that follows a push signs each version once.
+//! service. It takes what signing needs (the signer, each program's design as saved now, the
+//! public URL, the supplier's name), not the application state. Signed passes are cached per
+//! (card, version) in process, so the storm of fetches that follows a push signs each version
+//! once; a saved design gives every card of its program a new version.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
