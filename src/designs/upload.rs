@@ -326,6 +326,24 @@ mod tests {
     }
 
     #[test]
+    fn jpeg_and_webp_uploads_are_made_into_pngs() {
+        let image = DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+            300,
+            100,
+            image::Rgb([10, 120, 200]),
+        ));
+        for format in [ImageFormat::Jpeg, ImageFormat::WebP] {
+            let mut bytes = Vec::new();
+            image
+                .write_to(&mut Cursor::new(&mut bytes), format)
+                .expect("encodes");
+            let made = process(Slot::Logo, &bytes).expect("made");
+            assert!(made[0].png.starts_with(b"\x89PNG"), "{format:?}");
+            assert_eq!((made[0].width, made[0].height), (150, 50), "{format:?}");
+        }
+    }
+
+    #[test]
     fn bad_uploads_are_refused_with_the_reason() {
         assert_eq!(
             process(Slot::Logo, b"GIF89a not really").unwrap_err(),
