@@ -22,6 +22,7 @@ pub mod limit;
 pub mod mail;
 pub mod metrics;
 pub mod passes;
+pub mod program_designs;
 pub mod render;
 pub mod staff;
 pub mod startup;

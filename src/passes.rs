@@ -1,8 +1,9 @@
 //! A card's signed Apple pass: the one place that joins a card bundle, its face and its design
 //! with the Apple package, shared by the admin API, the member page and the PassKit web
-//! service. It takes what signing needs (the signer, the pass templates, the public URL, the
-//! supplier's name), not the application state. Signed passes are cached per (card, version)
-//! in process, so the storm of fetches that follows a push signs each version once.
+//! service. It takes what signing needs (the signer, each program's design as saved now, the
+//! public URL, the supplier's name), not the application state. Signed passes are cached per
+//! (card, version) in process, so the storm of fetches that follows a push signs each version
+//! once; a saved design gives every card of its program a new version.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,17 +13,18 @@ use quick_cache::Weighter;
 
 use crate::apple::package::{PassContent, PassError, build_pkpass};
 use crate::apple::signer::Signer;
-use crate::apple::template::PassTemplates;
+use crate::apple::template::PassTemplate;
 use crate::designs::{MEMBER_PAGE_LABEL, member_url};
 use crate::domain::card::{CardBundle, face_of};
-use crate::domain::face::{FaceField, FaceValue};
+use crate::domain::face::{CardFace, FaceField, FaceValue};
 use crate::domain::ids::CardId;
 use crate::domain::model::CardStatus;
+use crate::program_designs::{LiveDesigns, LiveError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("program {program} names design `{design}`, which is not loaded")]
-    MissingDesign { program: String, design: String },
+    #[error(transparent)]
+    Design(#[from] LiveError),
     #[error(transparent)]
     Pass(#[from] PassError),
     #[error("signing task failed: {0}")]
@@ -32,7 +34,8 @@ pub enum RenderError {
 /// What signing a card's pass takes.
 pub struct PassMaker {
     pub signer: Arc<Signer>,
-    pub templates: PassTemplates,
+    /// Each program's design as saved now (database, folder or built in).
+    pub designs: Arc<LiveDesigns>,
     /// Public base URL without trailing slash.
     pub public_url: Arc<str>,
     /// The supplier's name on passes whose program names none.
@@ -40,14 +43,19 @@ pub struct PassMaker {
 }
 
 impl PassMaker {
-    /// Builds and signs the card's pass on the blocking pool (signing is CPU work).
+    /// Builds and signs the card's pass in its program's design as saved now.
     pub async fn render_pkpass(&self, bundle: CardBundle) -> Result<Vec<u8>, RenderError> {
-        let template = self.templates.get(&bundle.program.design).ok_or_else(|| {
-            RenderError::MissingDesign {
-                program: bundle.program.id.to_string(),
-                design: bundle.program.design.clone(),
-            }
-        })?;
+        let design = self.designs.for_program(&bundle.program).await?;
+        self.render_with(bundle, Arc::clone(&design.template)).await
+    }
+
+    /// Builds and signs the card's pass on `template` on the blocking pool (signing is CPU
+    /// work): the card's own design, or a draft's for a sample.
+    pub async fn render_with(
+        &self,
+        bundle: CardBundle,
+        template: Arc<PassTemplate>,
+    ) -> Result<Vec<u8>, RenderError> {
         let signer = Arc::clone(&self.signer);
         let web_service_url = format!("{}/passes", self.public_url);
         let member_page = member_url(&self.public_url, &bundle.card);
@@ -55,14 +63,7 @@ impl PassMaker {
         let span = tracing::Span::current();
         let bytes = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let mut face = face_of(&bundle);
-            // Wallet turns the link on the back of the pass into a tap target.
-            face.back.push(FaceField {
-                key: "member_page",
-                label: MEMBER_PAGE_LABEL,
-                value: FaceValue::Text(member_page),
-                change_message: None,
-            });
+            let face = pass_face(&bundle, member_page);
             let b = &bundle;
             let content = PassContent {
                 serial: b.card.serial.as_str(),
@@ -86,6 +87,19 @@ impl PassMaker {
         .await??;
         Ok(bytes)
     }
+}
+
+/// What a card's pass shows: its face, with the link to the member page (`member_url`) on
+/// the back, which Wallet turns into a tap target. The designer's preview shows the same.
+pub fn pass_face(bundle: &CardBundle, member_url: String) -> CardFace {
+    let mut face = face_of(bundle);
+    face.back.push(FaceField {
+        key: "member_page",
+        label: MEMBER_PAGE_LABEL,
+        value: FaceValue::Text(member_url),
+        change_message: None,
+    });
+    face
 }
 
 /// Counters of the pass pipeline, read by `/metrics`. Relaxed atomics: each is a count on its
@@ -149,6 +163,11 @@ impl PassCache {
             passes: quick_cache::sync::Cache::with_weighter(estimated_items, max_bytes, ByteSize),
             metrics: PassMetrics::default(),
         }
+    }
+
+    /// What signs the passes: for a sample pass outside the cache.
+    pub fn maker(&self) -> &PassMaker {
+        &self.maker
     }
 
     /// The signed pass of the card's current version: from the cache, or signed once while

@@ -19,6 +19,7 @@ use crate::designs::Designs;
 use crate::http::auth::{create_api_key, hash_env_key};
 use crate::jobs::dispatch::{Channel, Dispatcher, Policy};
 use crate::passes::{PassCache, PassMaker};
+use crate::program_designs::LiveDesigns;
 use crate::state::AppState;
 use crate::store::{Role, Store};
 
@@ -105,16 +106,18 @@ impl Application {
         let signer = Arc::new(signer);
         let public_url: Arc<str> = public_url.into();
         let organization_name: Arc<str> = settings.organization_name.as_str().into();
+        let designs = Arc::new(designs);
+        let live = LiveDesigns::new(Arc::clone(&designs), templates, store.clone());
         let pass_maker = PassMaker {
             signer: Arc::clone(&signer),
-            templates,
+            designs: Arc::new(live),
             public_url: Arc::clone(&public_url),
             organization_name: Arc::clone(&organization_name),
         };
         let state = AppState {
             store,
             signer,
-            designs: Arc::new(designs),
+            designs,
             public_url,
             organization_name,
             env_admin_key_hash: settings
@@ -201,7 +204,7 @@ impl Application {
                 callback_url: google.callback_url.clone(),
                 public_url: Arc::clone(&self.state.public_url),
                 organization_name: Arc::clone(&self.state.organization_name),
-                designs: Arc::clone(&self.state.designs),
+                designs: Arc::clone(&self.state.passes.maker().designs),
                 known_classes: Default::default(),
             };
             workers.push(spawn_dispatcher(

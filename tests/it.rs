@@ -11,6 +11,7 @@ mod apns;
 mod browser;
 mod console;
 mod database_file;
+mod designer;
 mod dispatch;
 mod google;
 mod google_callbacks;

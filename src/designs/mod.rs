@@ -7,7 +7,9 @@
 
 mod load;
 mod member_page;
+pub mod stored;
 pub mod strings;
+pub mod upload;
 
 use std::collections::HashMap;
 use std::path::Path;

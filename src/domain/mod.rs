@@ -7,6 +7,7 @@ pub mod balance;
 pub mod card;
 pub mod codes;
 pub mod contact;
+pub mod design;
 pub mod devices;
 pub mod face;
 pub mod i18n;

@@ -2,7 +2,9 @@
 //! their content (see `render`), so a changed image gets a new URL and an old one can be
 //! cached for ever:
 //!
-//! - `{sha1}.png`: a design image (logo, strip), by the SHA-1 of its bytes;
+//! - `{sha1}.png`: a design image (logo, strip) of a folder or the built-in design, by the
+//!   SHA-1 of its bytes;
+//! - `{sha256}.png`: an image made from an upload in the designer, from the database;
 //! - `stamps-v1-{on}-{required}-{bg}-{fg}.png`: a stamp grid, drawn on request.
 
 use axum::Router;
@@ -27,9 +29,15 @@ async fn get_image(State(state): State<AppState>, AppPath(file): AppPath<String>
         }
     } else {
         let hash = file.strip_suffix(".png").unwrap_or_default();
-        let well_formed =
-            hash.len() == 40 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        well_formed.then(|| state.designs.image(hash)).flatten()
+        let hex = hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        match (hex, hash.len()) {
+            (true, 40) => state.designs.image(hash),
+            (true, 64) => match state.store.images(&[hash]).await {
+                Ok(mut found) => found.pop().map(|i| i.bytes),
+                Err(e) => return crate::error::ApiError::from(e).into_response(),
+            },
+            _ => None,
+        }
     };
     match bytes {
         Some(bytes) => (

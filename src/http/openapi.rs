@@ -33,7 +33,7 @@ mod tests {
     ];
 
     /// The sources that register routes, with the prefix each router is served under.
-    const ROUTERS: [(&str, &str, &str); 18] = [
+    const ROUTERS: [(&str, &str, &str); 20] = [
         ("api/mod.rs", "/api/v1", include_str!("api/mod.rs")),
         (
             "api/programs.rs",
@@ -68,6 +68,12 @@ mod tests {
             include_str!("api/analytics.rs"),
         ),
         ("api/privacy.rs", "/api/v1", include_str!("api/privacy.rs")),
+        ("api/designs.rs", "/api/v1", include_str!("api/designs.rs")),
+        (
+            "api/design_preview.rs",
+            "/api/v1",
+            include_str!("api/design_preview.rs"),
+        ),
     ];
 
     fn document() -> Value {

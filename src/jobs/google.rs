@@ -23,7 +23,6 @@ use std::sync::Arc;
 mod sync;
 
 use super::dispatch::{Channel, Outcome};
-use crate::designs::Designs;
 use crate::google::WalletApi;
 use crate::store::{Delivery, Store, StoreError};
 
@@ -41,7 +40,8 @@ pub struct Google<W> {
     pub public_url: Arc<str>,
     /// The supplier's name on classes whose program names none.
     pub organization_name: Arc<str>,
-    pub designs: Arc<Designs>,
+    /// Each program's design as saved now.
+    pub designs: Arc<crate::program_designs::LiveDesigns>,
     /// Each program's class content hash as Google has it, as this process last learnt it
     /// (from `google_classes` or its own upsert): the common delivery needs no read for it.
     pub known_classes: std::sync::Mutex<std::collections::HashMap<String, String>>,

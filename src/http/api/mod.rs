@@ -4,6 +4,8 @@ mod accounts;
 pub mod analytics;
 pub mod audit;
 mod cards;
+mod design_preview;
+mod designs;
 mod device_logs;
 mod invites;
 mod keys;
@@ -34,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(privacy::router())
         .merge(staff::router())
         .merge(audit::router())
+        .merge(designs::router().merge(design_preview::router()))
 }
 
 /// `?limit=&after=` of every list.

@@ -3,6 +3,8 @@
 //! `GET /m/{serial}/pass.pkpass?t=…`, the holder's own pass download. The card's
 //! authentication token (the one in the pass) makes the link unguessable.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -107,7 +109,17 @@ pub(super) async fn card_panel(
 ) -> Result<CardPanel, PageError> {
     crate::cards::ensure_google_object(state, &mut bundle.card).await?;
     let t = Texts::of(lang);
-    let words = state.designs.words(&bundle.program.design);
+    // The program's words as saved in the designer, as its passes show them.
+    let words: std::sync::Arc<dyn crate::domain::i18n::Words + Send + Sync> = match state
+        .passes
+        .maker()
+        .designs
+        .for_program(&bundle.program)
+        .await
+    {
+        Ok(resolved) => Arc::clone(&resolved.design) as _,
+        Err(_) => state.designs.words(&bundle.program.design),
+    };
     let face = face_of(bundle);
     let rows = face
         .fields()

@@ -195,7 +195,12 @@ impl From<crate::store::StoreError> for PageError {
 }
 
 /// The stylesheet and scripts, compiled into the binary.
-const ASSETS: [(&str, &str, &str); 4] = [
+const ASSETS: [(&str, &str, &str); 5] = [
+    (
+        "designer.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/designer.js"),
+    ),
     (
         "app.css",
         "text/css; charset=utf-8",

@@ -11,12 +11,13 @@ use crate::domain::card::face_of;
 use crate::domain::face::Notify;
 use crate::domain::ids::CardId;
 use crate::domain::model::Program;
-use crate::google::mapping::{ObjectInput, loyalty_class, object_fields, object_state};
+use crate::google::mapping::{ObjectInput, object_fields, object_state};
 use crate::google::model::{LoyaltyObject, LoyaltyObjectPatch, NotifyPreference, ResourceId};
 use crate::google::pace::{Delivery as Pacing, NOTIFICATIONS_PER_DAY, most_important};
 use crate::google::{Outcome, WalletApi};
+use crate::program_designs::{LiveError, Resolved};
+use crate::render::stamp_grid_url;
 use crate::render::stamps::Grid;
-use crate::render::{logo_url, stamp_grid_url};
 use crate::store::{Delivery, StoreError, now};
 
 impl<W: WalletApi + 'static> Google<W> {
@@ -50,21 +51,33 @@ impl<W: WalletApi + 'static> Google<W> {
                 });
             }
         };
+        let design = match self.designs.for_program(&bundle.program).await {
+            Ok(design) => design,
+            Err(LiveError::Store(e)) => return Err(e),
+            Err(e) => {
+                return Ok(Step::Rejected {
+                    reason: e.to_string(),
+                });
+            }
+        };
         let reason = most_important(
             rows.iter()
                 .filter_map(|r| r.notify.as_deref().and_then(Notify::parse)),
         );
-        if let Some(failed) = self.ensure_class(&bundle.program, &class_id, false).await? {
+        if let Some(failed) = self
+            .ensure_class(&bundle.program, &class_id, false, &design)
+            .await?
+        {
             return Ok(failed);
         }
-        let object = self.object(&bundle, object_id, class_id.clone());
+        let object = self.object(&bundle, object_id, class_id.clone(), &design);
         let version = bundle.card.version;
         let step = match self
             .store
             .google_synced_version(bundle.card.id.as_str())
             .await?
         {
-            None => match self.insert(&bundle.program, &object).await? {
+            None => match self.insert(&bundle.program, &object, &design).await? {
                 Outcome::AlreadyExists(_) => self.patch(&object, reason).await?,
                 outcome => applied_or_failed(outcome, false),
             },
@@ -79,7 +92,13 @@ impl<W: WalletApi + 'static> Google<W> {
     }
 
     /// The object as the card shows now.
-    fn object(&self, bundle: &CardBundle, id: ResourceId, class_id: ResourceId) -> LoyaltyObject {
+    fn object(
+        &self,
+        bundle: &CardBundle,
+        id: ResourceId,
+        class_id: ResourceId,
+        design: &Resolved,
+    ) -> LoyaltyObject {
         let face = face_of(bundle);
         let hero = match &bundle.balance {
             Balance::Stamp(stamps) => Some(stamp_grid_url(
@@ -94,13 +113,13 @@ impl<W: WalletApi + 'static> Google<W> {
             _ => None,
         };
         let member_url = crate::designs::member_url(&self.public_url, &bundle.card);
-        let words = self.designs.words(&bundle.program.design);
+        let words = &design.design;
         let input = ObjectInput {
             code: &bundle.card.code,
             holder_name: &bundle.member.name,
             member_url: Some(&member_url),
             hero_image_url: hero.as_deref(),
-            words: &*words,
+            words: &**words,
         };
         LoyaltyObject {
             id,
@@ -117,10 +136,12 @@ impl<W: WalletApi + 'static> Google<W> {
         &self,
         program: &Program,
         object: &LoyaltyObject,
+        design: &Resolved,
     ) -> Result<Outcome<LoyaltyObject>, StoreError> {
         match self.api.insert_object(object).await {
             Outcome::NotFound(e) => {
-                if let Some(failed) = self.ensure_class(program, &object.class_id, true).await? {
+                let class_id = &object.class_id;
+                if let Some(failed) = self.ensure_class(program, class_id, true, design).await? {
                     tracing::warn!(class = %object.class_id, error = %e, "the class of a new object was missing and could not be upserted");
                     return Ok(match failed {
                         Step::Retry { reason, .. } => Outcome::Retry {
@@ -193,13 +214,16 @@ impl<W: WalletApi + 'static> Google<W> {
         program: &Program,
         class_id: &ResourceId,
         force: bool,
+        design: &Resolved,
     ) -> Result<Option<Step>, StoreError> {
-        let Some(design) = self.designs.get(&program.design) else {
-            return Ok(Some(Step::Rejected {
-                reason: format!("program design `{}` is not loaded", program.design),
-            }));
-        };
-        let Some(logo) = logo_url(&self.public_url, &design) else {
+        let class = design.google_class(
+            program,
+            class_id.clone(),
+            &self.organization_name,
+            &self.public_url,
+            self.callback_url.as_deref(),
+        );
+        let Some(class) = class else {
             return Ok(Some(Step::Rejected {
                 reason: format!(
                     "design `{}` has no logo, which a Google class needs",
@@ -207,14 +231,6 @@ impl<W: WalletApi + 'static> Google<W> {
                 ),
             }));
         };
-        let class = loyalty_class(
-            program,
-            class_id.clone(),
-            &self.organization_name,
-            &logo,
-            self.callback_url.as_deref(),
-            design.as_ref(),
-        );
         let hash = hex::encode(Sha256::digest(
             serde_json::to_vec(&class).unwrap_or_default(),
         ));

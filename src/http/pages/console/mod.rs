@@ -10,6 +10,8 @@ pub mod audit;
 pub mod card_views;
 pub mod companies;
 pub mod companies_texts;
+pub mod designer;
+mod designer_texts;
 pub mod forms;
 pub mod home;
 pub mod invites;
@@ -48,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .merge(staff_users::router())
         .merge(audit::router())
         .merge(machines::router())
+        .merge(designer::router())
 }
 
 /// The parts of the console, for the navigation's "you are here".
