@@ -13,6 +13,7 @@ mod console;
 mod database_file;
 mod designer;
 mod dispatch;
+mod first_supplier;
 mod google;
 mod google_callbacks;
 mod google_wallet;
