@@ -221,4 +221,19 @@ async fn a_new_supplier_goes_from_the_first_start_to_a_desk_booking_in_the_audit
     admin.wait_for_text(first, "Dana Desk").await;
     admin.wait_for_text(first, "Hall 2").await;
     admin.screenshot("first-supplier-06-audit").await;
+
+    // The company's trail has the order and the invite, and nothing of other companies.
+    goto("/console/audit").await;
+    let option = "//select[@id='account_id']/option[contains(., 'Bauhaus AG (K-2002)')]";
+    let choice = admin
+        .client
+        .find(Locator::XPath(option))
+        .await
+        .expect("Bauhaus");
+    choice.click().await.expect("choose Bauhaus");
+    admin.click("#filter").await;
+    admin.wait_for_text(first, "order.booked").await;
+    admin.wait_for_text("#audit", "invite.created").await;
+    let rows = admin.client.find_all(Locator::Css("#audit tbody tr")).await;
+    assert_eq!(rows.expect("rows").len(), 2, "the order and the invite");
 }

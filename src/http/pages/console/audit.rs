@@ -36,12 +36,19 @@ struct Line {
     details: String,
 }
 
+/// A company the filter offers.
+struct Company {
+    id: String,
+    name: String,
+}
+
 #[derive(Template)]
 #[template(path = "console/audit.html")]
 struct AuditPage {
     c: Console,
     p: &'static PeopleTexts,
     people: Vec<Person>,
+    companies: Vec<Company>,
     q: Shown,
     lines: Vec<Line>,
     older: Option<String>,
@@ -142,6 +149,21 @@ async fn audit_page(
         actor: format!("key:{}", k.id),
         name: format!("{} · {}", k.name, k.role.as_str()),
     }));
+    let mut companies: Vec<Company> = state
+        .store
+        .search_accounts("", 500)
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .map(|a| Company {
+            id: a.id.to_string(),
+            name: match a.external_id {
+                Some(erp) => format!("{} ({erp})", a.name),
+                None => a.name,
+            },
+        })
+        .collect();
+    companies.sort_by(|a, b| a.name.cmp(&b.name));
     let older = page.next_after.map(|after| {
         let query = [
             ("actor", shown.actor.as_str()),
@@ -158,6 +180,7 @@ async fn audit_page(
         c,
         p,
         people,
+        companies,
         q: shown,
         lines: page.items.into_iter().map(line).collect(),
         older,
