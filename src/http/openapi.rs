@@ -33,7 +33,7 @@ mod tests {
     ];
 
     /// The sources that register routes, with the prefix each router is served under.
-    const ROUTERS: [(&str, &str, &str); 20] = [
+    const ROUTERS: [(&str, &str, &str); 22] = [
         ("api/mod.rs", "/api/v1", include_str!("api/mod.rs")),
         (
             "api/programs.rs",
@@ -69,6 +69,8 @@ mod tests {
         ),
         ("api/privacy.rs", "/api/v1", include_str!("api/privacy.rs")),
         ("api/designs.rs", "/api/v1", include_str!("api/designs.rs")),
+        ("api/staff.rs", "/api/v1", include_str!("api/staff.rs")),
+        ("api/audit.rs", "/api/v1", include_str!("api/audit.rs")),
         (
             "api/design_preview.rs",
             "/api/v1",
