@@ -62,9 +62,11 @@ impl Store {
         Ok(())
     }
 
-    /// The session with this token hash, unless it expired, its user is deactivated, or it
-    /// was opened with a bootstrap key other than the one whose fingerprint is
-    /// `bootstrap_key` (`None`: none is set now). A user's session has the user's role now.
+    /// The session with this token hash, unless it expired, its user is deactivated, it was
+    /// opened with an admin key and staff users exist now (an admin key opens the pages of a
+    /// fresh install only), or it was opened with a bootstrap key other than the one whose
+    /// fingerprint is `bootstrap_key` (`None`: none is set now). A user's session has the
+    /// user's role now.
     pub async fn find_web_session(
         &self,
         token_hash: &str,
@@ -78,6 +80,8 @@ impl Store {
                    LEFT JOIN api_keys k ON k.id = s.api_key_id \
                    WHERE s.token_hash = $1 AND s.expires_at > $2 \
                    AND (s.user_id IS NULL OR u.deactivated_at IS NULL) \
+                   AND (s.user_id IS NOT NULL OR s.role <> 'admin' \
+                        OR NOT EXISTS (SELECT 1 FROM staff_users)) \
                    AND (s.api_key_id IS NOT NULL OR s.user_id IS NOT NULL \
                         OR s.bootstrap_key = $3)";
         type Row = (

@@ -98,6 +98,7 @@ async fn a_fresh_install_opens_once_with_the_bootstrap_key_to_create_the_first_a
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()[LOCATION], "/console/first-admin");
     let bootstrap = session_of(&r);
+    let elsewhere = session_of(&sign_in_with(&app, &[("key", &app.admin_key)]).await);
     let (_, location, _) = page(&app, &bootstrap, "/console").await;
     assert_eq!(
         location, "/console/first-admin",
@@ -139,6 +140,11 @@ async fn a_fresh_install_opens_once_with_the_bootstrap_key_to_create_the_first_a
     assert!(
         location.starts_with("/signin"),
         "the bootstrap session ended"
+    );
+    let (_, location, _) = page(&app, &elsewhere, "/console/audit").await;
+    assert!(
+        location.starts_with("/signin"),
+        "every admin-key session ended"
     );
 
     // From now on the key no longer opens the pages; the e-mail and password do.
