@@ -8,7 +8,6 @@
 
 use crate::common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::browser::Browser;
@@ -16,17 +15,8 @@ use common::smtp_sink::SmtpSink;
 use common::{Engine, eventually, spawn_app_with_mail};
 use fantoccini::Locator;
 
+use crate::designer::browser::{downloaded_pass, verify};
 use crate::designer::{png, sha256_hex, unzip};
-
-/// The absolute link in a mail's text that contains `part`.
-fn link_in(text: &str, part: &str) -> String {
-    let at = text.find(part).expect("the link in the mail");
-    let start = text[..at].rfind("http").expect("an absolute link");
-    let end = text[at..]
-        .find(char::is_whitespace)
-        .map_or(text.len(), |e| at + e);
-    text[start..end].to_owned()
-}
 
 /// The last segment of the page's path (the id of what it shows).
 async fn id_in_url(browser: &Browser) -> String {
@@ -101,41 +91,14 @@ async fn a_new_supplier_goes_from_the_first_start_to_a_desk_booking_in_the_audit
     let hash = hash.expect("an uploaded image").to_owned();
     admin.screenshot("first-supplier-02-designer").await;
     admin.click("#sample").await;
-    let downloads = admin.downloads.path().to_owned();
-    let sample = || {
-        std::fs::read_dir(&downloads).ok().and_then(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .find(|p| p.extension().is_some_and(|x| x == "pkpass"))
-        })
-    };
-    eventually(
-        "the sample pass is downloaded",
-        Duration::from_secs(15),
-        async || sample().is_some(),
-    )
-    .await;
-    let pass = sample().expect("the sample pass");
+    let pass = downloaded_pass(&admin).await;
     let files = unzip(&std::fs::read(&pass).expect("read"));
     assert_eq!(
         sha256_hex(&files["logo@2x.png"]),
         hash,
         "the sample has the logo"
     );
-    let verified = Command::new(env!("CARGO_BIN_EXE_walletcards"))
-        .arg("verify")
-        .arg(&pass)
-        .arg("--wwdr")
-        .arg(app.certs_dir.join("apple/wwdr.pem"))
-        .env("WALLETCARDS_CERTS_DIR", &app.certs_dir)
-        .output()
-        .expect("verify runs");
-    assert!(
-        verified.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verified.stdout)
-    );
+    verify(&app, &pass);
     admin.click("#save").await;
     admin.click("#confirm-save").await;
     eventually("the design is saved", Duration::from_secs(10), async || {
@@ -181,7 +144,7 @@ async fn a_new_supplier_goes_from_the_first_start_to_a_desk_booking_in_the_audit
     olga.wait_for_text("h1", "Check your inbox").await;
     let mail = sink.wait_for("olga@bauhaus.example", 1).await.remove(0);
     olga.client
-        .goto(&link_in(&mail.text, "/access/"))
+        .goto(&mail.link_to("/access/"))
         .await
         .expect("link");
     olga.click("#open").await;
@@ -194,7 +157,7 @@ async fn a_new_supplier_goes_from_the_first_start_to_a_desk_booking_in_the_audit
     let mail = sink.wait_for("dana@supplier.example", 1).await.remove(0);
     let dana = Browser::start(true).await;
     dana.client
-        .goto(&link_in(&mail.text, "/staff/link/"))
+        .goto(&mail.link_to("/staff/link/"))
         .await
         .expect("link");
     dana.type_into("#password", "dana's desk passphrase").await;

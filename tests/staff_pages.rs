@@ -12,16 +12,6 @@ use common::{Engine, spawn_app, spawn_app_with_mail};
 use fantoccini::Locator;
 use serde_json::Value;
 
-/// The absolute staff link in a mail's text.
-fn staff_link(text: &str) -> String {
-    let at = text.find("/staff/link/").expect("a staff link in the mail");
-    let start = text[..at].rfind("http").expect("an absolute link");
-    let end = text[at..]
-        .find(char::is_whitespace)
-        .map_or(text.len(), |e| at + e);
-    text[start..end].to_owned()
-}
-
 async fn select(browser: &Browser, css: &str, value: &str) {
     let option = format!("{css} option[value=\"{value}\"]");
     browser.click(&option).await;
@@ -75,7 +65,7 @@ async fn a_new_supplier_sets_up_staff_and_the_trail_names_the_desk_user_who_book
     let phone = Browser::start(true).await;
     phone
         .client
-        .goto(&staff_link(&mail.text))
+        .goto(&mail.link_to("/staff/link/"))
         .await
         .expect("link");
     phone.type_into("#password", "dana's desk passphrase").await;

@@ -38,12 +38,20 @@ pub struct Received {
 impl Received {
     /// The one-time link in the mail's text (`…/access/<token>`).
     pub fn link(&self) -> String {
-        let start = self.text.find("http").expect("a link in the mail");
-        let rest = &self.text[start..];
-        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-        let link = &rest[..end];
-        assert!(link.contains("/access/"), "{link}");
-        link.to_owned()
+        self.link_to("/access/")
+    }
+
+    /// The absolute link in the mail's text whose path has `part` (`/staff/link/`, …).
+    pub fn link_to(&self, part: &str) -> String {
+        let text = &self.text;
+        let at = text
+            .find(part)
+            .unwrap_or_else(|| panic!("no {part} link in {text}"));
+        let start = text[..at].rfind("http").expect("an absolute link");
+        let end = text[at..]
+            .find(char::is_whitespace)
+            .map_or(text.len(), |e| at + e);
+        text[start..end].to_owned()
     }
 }
 

@@ -33,7 +33,8 @@ async fn text_of(browser: &Browser, id: &str) -> String {
     text.as_str().unwrap_or_default().to_owned()
 }
 
-async fn downloaded_pass(browser: &Browser) -> PathBuf {
+/// The `.pkpass` the browser downloaded (waits for it).
+pub async fn downloaded_pass(browser: &Browser) -> PathBuf {
     let downloads = browser.downloads.path().to_owned();
     let find = || {
         std::fs::read_dir(&downloads).ok().and_then(|entries| {
@@ -52,7 +53,8 @@ async fn downloaded_pass(browser: &Browser) -> PathBuf {
     find().expect("a pass")
 }
 
-fn verify(app: &TestApp, pass: &PathBuf) {
+/// Asserts that `walletcards verify` accepts the pass.
+pub fn verify(app: &TestApp, pass: &PathBuf) {
     let out = Command::new(env!("CARGO_BIN_EXE_walletcards"))
         .arg("verify")
         .arg(pass)

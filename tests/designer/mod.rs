@@ -3,7 +3,7 @@
 //! what the signed pass shows, and the page in a browser.
 
 mod api;
-mod browser;
+pub mod browser;
 mod google;
 mod preview;
 

@@ -54,16 +54,6 @@ fn session_of(r: &reqwest::Response) -> String {
     set_cookie(r.headers(), "wc_session").expect("a session cookie")
 }
 
-/// The staff link in a mail's text (`…/staff/link/<token>`).
-fn staff_link(text: &str) -> String {
-    let at = text.find("/staff/link/").expect("a staff link in the mail");
-    let start = text[..at].rfind("http").expect("an absolute link");
-    let end = text[at..]
-        .find(char::is_whitespace)
-        .map_or(text.len(), |e| at + e);
-    text[start..end].to_owned()
-}
-
 /// Chooses `password` through a mailed link: the answer of the form's POST.
 async fn choose_password(link: &str, password: &str) -> reqwest::Response {
     let c = client();
@@ -241,7 +231,7 @@ async fn an_invited_desk_user_books_under_their_own_name_until_deactivated(engin
         "{}",
         mail.text
     );
-    let link = staff_link(&mail.text);
+    let link = mail.link_to("/staff/link/");
     let r = choose_password(&link, "short").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let r = choose_password(&link, "counter two passphrase").await;
@@ -371,7 +361,7 @@ async fn a_forgotten_password_is_reset_by_mail_and_other_sessions_end(engine: En
     assert_eq!(queued, [(0,)]);
     assert!(mail.text.contains("1 hours"), "{}", mail.text);
 
-    let r = choose_password(&staff_link(&mail.text), "the second passphrase").await;
+    let r = choose_password(&mail.link_to("/staff/link/"), "the second passphrase").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, location, _) = page(&app, &laptop, "/console").await;
     assert!(location.starts_with("/signin"), "the other session ended");
