@@ -6,7 +6,6 @@
 
 use crate::common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::browser::Browser;
@@ -96,19 +95,7 @@ async fn a_decision_maker_enrolls_from_an_invite_and_gets_both_wallet_buttons() 
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "pkpass"))
         .expect("a pass");
-    let verified = Command::new(env!("CARGO_BIN_EXE_walletcards"))
-        .arg("verify")
-        .arg(&pass)
-        .arg("--wwdr")
-        .arg(app.certs_dir.join("apple/wwdr.pem"))
-        .env("WALLETCARDS_CERTS_DIR", &app.certs_dir)
-        .output()
-        .expect("verify runs");
-    assert!(
-        verified.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verified.stdout)
-    );
+    common::pass::verify(app, &pass);
 }
 
 #[tokio::test]

@@ -33,7 +33,7 @@ use walletcards::http::auth::create_api_key;
 use walletcards::store::Role;
 
 /// A browser-like client that does not follow redirects, so tests see them.
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -41,7 +41,7 @@ fn client() -> reqwest::Client {
 }
 
 /// `name=value` of a `Set-Cookie` header with this name.
-fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(SET_COOKIE)
         .iter()

@@ -3,9 +3,10 @@
 //! development root (independently of our signing code), and run our own validator on it.
 
 use crate::common;
+use crate::common::pass::unzip;
 
 use std::collections::BTreeMap;
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 use std::path::Path;
 use std::process::Command;
 
@@ -29,18 +30,6 @@ async fn download(app: &TestApp, card: &Value) -> Vec<u8> {
     assert_eq!(r.headers()["content-type"], "application/vnd.apple.pkpass");
     assert!(r.headers().contains_key("last-modified"));
     r.bytes().await.expect("body").to_vec()
-}
-
-fn unzip(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).expect("a zip");
-    (0..zip.len())
-        .map(|i| {
-            let mut f = zip.by_index(i).expect("entry");
-            let mut data = Vec::new();
-            f.read_to_end(&mut data).expect("read");
-            (f.name().to_owned(), data)
-        })
-        .collect()
 }
 
 fn pass_json(files: &BTreeMap<String, Vec<u8>>) -> Value {

@@ -6,6 +6,7 @@ pub mod apns_fake;
 pub mod browser;
 pub mod device;
 pub mod google_fake;
+pub mod pass;
 pub mod smtp_sink;
 
 use std::path::PathBuf;

@@ -3,14 +3,13 @@
 //! `walletcards verify` accepts, and saves after being told how many cards will change.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
 
 use super::{png, sha256_hex, unzip};
 use crate::common::browser::Browser;
-use crate::common::{Engine, TestApp, eventually, id, spawn_app};
+use crate::common::{Engine, eventually, id, spawn_app};
 
 /// The `src` of the preview's Apple logo.
 async fn preview_logo(browser: &Browser) -> String {
@@ -53,22 +52,7 @@ pub async fn downloaded_pass(browser: &Browser) -> PathBuf {
     find().expect("a pass")
 }
 
-/// Asserts that `walletcards verify` accepts the pass.
-pub fn verify(app: &TestApp, pass: &PathBuf) {
-    let out = Command::new(env!("CARGO_BIN_EXE_walletcards"))
-        .arg("verify")
-        .arg(pass)
-        .arg("--wwdr")
-        .arg(app.certs_dir.join("apple/wwdr.pem"))
-        .env("WALLETCARDS_CERTS_DIR", &app.certs_dir)
-        .output()
-        .expect("verify runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-}
+pub use crate::common::pass::verify;
 
 #[tokio::test]
 async fn an_admin_uploads_a_logo_sees_the_preview_change_and_gets_a_sample_pass_with_it() {

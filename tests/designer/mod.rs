@@ -7,8 +7,7 @@ pub mod browser;
 mod google;
 mod preview;
 
-use std::collections::BTreeMap;
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -60,18 +59,7 @@ pub async fn bytes(app: &TestApp, path: &str) -> Vec<u8> {
     r.bytes().await.expect("body").to_vec()
 }
 
-/// The files of a zip.
-pub fn unzip(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).expect("a zip");
-    (0..zip.len())
-        .map(|i| {
-            let mut f = zip.by_index(i).expect("entry");
-            let mut data = Vec::new();
-            f.read_to_end(&mut data).expect("read");
-            (f.name().to_owned(), data)
-        })
-        .collect()
-}
+pub use crate::common::pass::unzip;
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
