@@ -3,7 +3,7 @@
 //! development root (independently of our signing code), and run our own validator on it.
 
 use crate::common;
-use crate::common::pass::unzip;
+use crate::common::pass::{run_verify, unzip};
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
@@ -181,21 +181,6 @@ async fn a_revoked_card_downloads_as_a_voided_pass(engine: Engine) {
     let pass = pass_json(&unzip(&download(&app, &card).await));
     assert_eq!(pass["voided"], true);
     assert_eq!(pass["storeCard"]["headerFields"][0]["value"], "Revoked");
-}
-
-fn run_verify(app: &TestApp, pass: &Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_walletcards"))
-        .arg("verify")
-        .arg(pass)
-        .arg("--wwdr")
-        .arg(app.certs_dir.join("apple/wwdr.pem"))
-        .env("WALLETCARDS_CERTS_DIR", &app.certs_dir)
-        .output()
-        .expect("runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
 }
 
 async fn the_verify_command_rejects_a_tampered_pass(engine: Engine) {

@@ -20,8 +20,9 @@ pub fn unzip(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// Asserts that `walletcards verify` accepts the pass at `pass` (the app's development WWDR).
-pub fn verify(app: &TestApp, pass: &Path) {
+/// What `walletcards verify` says of the pass at `pass` (the app's development WWDR): whether
+/// it passed, and its report.
+pub fn run_verify(app: &TestApp, pass: &Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_walletcards"))
         .arg("verify")
         .arg(pass)
@@ -30,9 +31,14 @@ pub fn verify(app: &TestApp, pass: &Path) {
         .env("WALLETCARDS_CERTS_DIR", &app.certs_dir)
         .output()
         .expect("verify runs");
-    assert!(
+    (
         out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Asserts that `walletcards verify` accepts the pass at `pass`.
+pub fn verify(app: &TestApp, pass: &Path) {
+    let (ok, report) = run_verify(app, pass);
+    assert!(ok, "{report}");
 }
