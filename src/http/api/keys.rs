@@ -3,7 +3,7 @@
 //! once on this instance (within the key cache's few seconds on others) and ends the staff
 //! sessions signed in with it.
 
-use crate::audit::Action;
+use crate::audit::{Action, Actor};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,7 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::auth::{Admin, new_api_key};
 use crate::http::extract::{AppJson, AppPath, AppQuery};
 use crate::state::AppState;
-use crate::store::{ApiKeyRecord, RevokeError, Role, now};
+use crate::store::{ApiKeyRecord, RevokeError, Role, StoreError, now};
 
 /// The longest name a key may have.
 const MAX_NAME: usize = 200;
@@ -87,12 +87,7 @@ async fn create_key(
     let name = text("name", &body.name, MAX_NAME)?;
     let role = Role::parse(&body.role)
         .ok_or_else(|| ApiError::invalid("role", "must be one of admin, desk, erp-webhook"))?;
-    let (record, token) = new_api_key(&state.store, &name, role).await?;
-    tracing::info!(key = %record.id, role = role.as_str(), "API key created");
-    let entry = by
-        .did(Action::KeyCreated, format!("key:{}", record.id))
-        .details(serde_json::json!({"name": record.name, "role": role.as_str()}));
-    super::record_audit(&state, entry).await;
+    let (record, token) = create_recorded(&state, &by, &name, role).await?;
     Ok((StatusCode::CREATED, AppJson(key_body(record, Some(token)))))
 }
 
@@ -102,20 +97,8 @@ async fn revoke_key(
     AppPath(id): AppPath<String>,
 ) -> ApiResult<AppJson<KeyBody>> {
     let id = ApiKeyId::parse(&id).ok_or_else(|| ApiError::not_found("API key"))?;
-    let bootstrap_configured = state.env_admin_key_hash.is_some();
-    match state
-        .store
-        .revoke_api_key(&id, now(), bootstrap_configured)
-        .await
-    {
-        Ok(key) => {
-            tracing::info!(key = %key.id, role = key.role.as_str(), "API key revoked");
-            let entry = by
-                .did(Action::KeyRevoked, format!("key:{}", key.id))
-                .details(serde_json::json!({"name": key.name, "role": key.role.as_str()}));
-            super::record_audit(&state, entry).await;
-            Ok(AppJson(key_body(key, None)))
-        }
+    match revoke_recorded(&state, &by, &id).await {
+        Ok(key) => Ok(AppJson(key_body(key, None))),
         Err(RevokeError::NotFound) => Err(ApiError::not_found("API key")),
         Err(RevokeError::LastAdmin) => Err(ApiError::conflict(
             "last_admin_key",
@@ -123,4 +106,40 @@ async fn revoke_key(
         )),
         Err(RevokeError::Store(e)) => Err(e.into()),
     }
+}
+
+/// Creates a key for `by` and writes it to the audit trail: the record and the token (shown
+/// once). The API and the console's keys page both create keys here.
+pub(crate) async fn create_recorded(
+    state: &AppState,
+    by: &Actor,
+    name: &str,
+    role: Role,
+) -> Result<(ApiKeyRecord, String), StoreError> {
+    let (record, token) = new_api_key(&state.store, name, role).await?;
+    tracing::info!(key = %record.id, role = role.as_str(), "API key created");
+    let entry = by
+        .did(Action::KeyCreated, format!("key:{}", record.id))
+        .details(serde_json::json!({"name": record.name, "role": role.as_str()}));
+    super::record_audit(state, entry).await;
+    Ok((record, token))
+}
+
+/// Revokes a key for `by` (see `Store::revoke_api_key`) and writes it to the audit trail.
+pub(crate) async fn revoke_recorded(
+    state: &AppState,
+    by: &Actor,
+    id: &ApiKeyId,
+) -> Result<ApiKeyRecord, RevokeError> {
+    let bootstrap_configured = state.env_admin_key_hash.is_some();
+    let key = state
+        .store
+        .revoke_api_key(id, now(), bootstrap_configured)
+        .await?;
+    tracing::info!(key = %key.id, role = key.role.as_str(), "API key revoked");
+    let entry = by
+        .did(Action::KeyRevoked, format!("key:{}", key.id))
+        .details(serde_json::json!({"name": key.name, "role": key.role.as_str()}));
+    super::record_audit(state, entry).await;
+    Ok(key)
 }

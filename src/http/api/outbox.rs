@@ -2,7 +2,7 @@
 //! reason a retry would not change. Admins list them and, once the cause is fixed, put them
 //! back in the queue.
 
-use crate::audit::Action;
+use crate::audit::{Action, Actor};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::auth::Admin;
 use crate::http::extract::{AppJson, AppPath, AppQuery};
 use crate::state::AppState;
-use crate::store::{DeadLetter, now};
+use crate::store::{DeadLetter, StoreError, now};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -45,11 +45,24 @@ async fn retry(
         )
     };
     let id: i64 = id.parse().map_err(|_| not_found())?;
-    if state.store.retry_dead_letter(id, now()).await? {
-        let entry = by.did(Action::DeadLetterRetried, format!("delivery:{id}"));
-        super::record_audit(&state, entry).await;
+    if retry_recorded(&state, &by, id).await? {
         Ok(AppJson(json!({"id": id, "state": "pending"})))
     } else {
         Err(not_found())
     }
+}
+
+/// Puts dead letter `id` back in the queue for `by` and writes it to the audit trail; false
+/// when no dead letter has this id. The API and the console's page both retry here.
+pub(crate) async fn retry_recorded(
+    state: &AppState,
+    by: &Actor,
+    id: i64,
+) -> Result<bool, StoreError> {
+    let retried = state.store.retry_dead_letter(id, now()).await?;
+    if retried {
+        let entry = by.did(Action::DeadLetterRetried, format!("delivery:{id}"));
+        super::record_audit(state, entry).await;
+    }
+    Ok(retried)
 }

@@ -12,14 +12,13 @@ use serde::Deserialize;
 
 use super::machine_texts::MachineTexts;
 use super::{Console, Section};
-use crate::audit::Action;
 use crate::domain::ids::ApiKeyId;
-use crate::http::api::record_audit as record;
-use crate::http::auth::new_api_key;
+use crate::http::api::keys::{create_recorded, revoke_recorded};
+use crate::http::api::outbox::retry_recorded;
 use crate::http::extract::{AppForm, AppPath, AppQuery};
 use crate::http::pages::{PageError, RequestParts, render};
 use crate::state::AppState;
-use crate::store::{ApiKeyRecord, DeadLetter, RevokeError, Role, StoreError, now};
+use crate::store::{ApiKeyRecord, DeadLetter, RevokeError, Role, StoreError};
 
 const KEYS: (&[Role], Section) = (&[Role::Admin], Section::Keys);
 const DEAD: (&[Role], Section) = (&[Role::Admin], Section::DeadLetters);
@@ -161,14 +160,9 @@ async fn create_key(
     let Some(role) = Role::parse(&form.role) else {
         return show_keys(&state, c, None, Some("role")).await;
     };
-    let (key, token) = new_api_key(&state.store, &name, role)
+    let (_, token) = create_recorded(&state, &c.actor, &name, role)
         .await
         .map_err(page_failure)?;
-    let entry = c
-        .actor
-        .did(Action::KeyCreated, format!("key:{}", key.id))
-        .details(serde_json::json!({"name": key.name, "role": role.as_str()}));
-    record(&state, entry).await;
     show_keys(&state, c, Some(&token), None).await
 }
 
@@ -181,16 +175,8 @@ async fn revoke_key(
     let c = Console::posted(&parts, &state, KEYS, &form.csrf).await?;
     let missing = || PageError::new(StatusCode::NOT_FOUND, "No such key.").into_response();
     let id = ApiKeyId::parse(&id).ok_or_else(missing)?;
-    let bootstrap = state.env_admin_key_hash.is_some();
-    match state.store.revoke_api_key(&id, now(), bootstrap).await {
-        Ok(key) => {
-            let entry = c
-                .actor
-                .did(Action::KeyRevoked, format!("key:{}", key.id))
-                .details(serde_json::json!({"name": key.name, "role": key.role.as_str()}));
-            record(&state, entry).await;
-            Ok(Redirect::to("/console/keys").into_response())
-        }
+    match revoke_recorded(&state, &c.actor, &id).await {
+        Ok(_) => Ok(Redirect::to("/console/keys").into_response()),
         Err(RevokeError::NotFound) => Err(missing()),
         Err(RevokeError::LastAdmin) => {
             let m = MachineTexts::of(c.language);
@@ -228,16 +214,8 @@ async fn retry(
     AppForm(form): AppForm<CsrfForm>,
 ) -> Result<Response, Response> {
     let c = Console::posted(&parts, &state, DEAD, &form.csrf).await?;
-    let retried = state
-        .store
-        .retry_dead_letter(id, now())
+    retry_recorded(&state, &c.actor, id)
         .await
         .map_err(page_failure)?;
-    if retried {
-        let entry = c
-            .actor
-            .did(Action::DeadLetterRetried, format!("delivery:{id}"));
-        record(&state, entry).await;
-    }
     Ok(Redirect::to("/console/dead-letters?retried=1").into_response())
 }
